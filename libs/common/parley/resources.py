@@ -51,3 +51,22 @@ class ResourceNames:
 
     def secret(self, name: str) -> str:
         return f"{self.prefix}/{self.stage}/{name}"
+
+
+def configured_name(variable: str, kind: str, logical: str) -> str:
+    """A resource name for an event-source decorator, read when app.py is imported.
+
+    `chalice deploy/package/local` set the stage's variables before importing app.py; the test
+    client does not, so fall back to the naming rule for `PARLEY_STAGE` (default `local`).
+    """
+    import os
+
+    value = os.environ.get(variable)
+    if value:
+        return value
+    names = ResourceNames(
+        stage=os.environ.get("PARLEY_STAGE", "local"),
+        prefix=os.environ.get("PARLEY_PREFIX", "parley"),
+    )
+    build = {"queue": names.queue, "topic": names.topic, "bucket": names.bucket}[kind]
+    return build(logical)

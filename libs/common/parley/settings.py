@@ -1,0 +1,110 @@
+"""Settings per service (pydantic-settings), read from the environment and validated once.
+
+Each service's `.chalice/config.json` sets these variables per stage. A missing or invalid variable
+stops the service at cold start with a ConfigurationError naming the variable.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TypeVar
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from parley.errors import ConfigurationError
+
+VERSION = "0.1.0"
+
+
+class ServiceSettings(BaseSettings):
+    """What every service needs. Resource fields hold names (or ARNs) of infra/ resources."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", case_sensitive=False)
+
+    service_name: str = "parley"
+    stage: str = Field(validation_alias="PARLEY_STAGE")
+    version: str = VERSION
+    log_level: str = "INFO"
+    events_topic: str
+    idempotency_table: str
+    payloads_bucket: str
+    idempotency_ttl_seconds: int = 7 * 24 * 3600
+    redis_url: str | None = None
+
+
+class IngestionSettings(ServiceSettings):
+    service_name: str = "ingestion"
+    wa_messages_table: str
+    outbound_queue: str
+    media_queue: str
+    eum_inbound_topic: str
+    whatsapp_secret_id: str
+    twilio_secret_id: str
+    whatsapp_graph_url: str = "https://graph.facebook.com"
+    whatsapp_api_version: str = "v21.0"
+
+
+class ContextSettings(ServiceSettings):
+    service_name: str = "context"
+    conversations_table: str
+    sessions_table: str
+    context_queue: str
+    turns_queue: str
+
+
+class AiProcessingSettings(ServiceSettings):
+    service_name: str = "ai_processing"
+    turns_queue: str
+    outbound_queue: str
+    kb_events_queue: str
+    kb_bucket: str
+
+
+class MediaSettings(ServiceSettings):
+    service_name: str = "media"
+    media_queue: str
+    media_bucket: str
+    whatsapp_secret_id: str
+    whatsapp_graph_url: str = "https://graph.facebook.com"
+    whatsapp_api_version: str = "v21.0"
+
+
+class EscalationSettings(ServiceSettings):
+    service_name: str = "escalation"
+    handoffs_table: str
+    escalation_queue: str
+    outbound_queue: str
+    human_agents_topic: str
+    crm_secret_id: str
+
+
+SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
+
+
+def load_settings(model: type[SettingsT]) -> SettingsT:
+    """Build and validate settings from the environment, naming every missing variable."""
+    try:
+        return model()
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "?"
+            variable = _variable_name(model, field)
+            reason = "missing" if error["type"] == "missing" else error["msg"]
+            problems.append(f"{variable} ({reason})")
+        raise ConfigurationError(
+            f"{model.__name__}: invalid environment: {', '.join(problems)}"
+        ) from exc
+
+
+def _variable_name(model: type[ServiceSettings], field: str) -> str:
+    info = model.model_fields.get(field)
+    alias = info.validation_alias if info is not None else None
+    return str(alias) if isinstance(alias, str) else field.upper()
+
+
+@cache
+def cached_settings(model: type[SettingsT]) -> SettingsT:
+    """Settings built once per container."""
+    return load_settings(model)

@@ -8,11 +8,13 @@ retry can run. A second delivery of a completed event is skipped; a concurrent o
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from parley import aws
 from parley.errors import Conflict
-from parley.events import EventBase
+
+if TYPE_CHECKING:
+    from parley.events import EventBase
 
 
 class EventIdempotency:

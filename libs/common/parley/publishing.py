@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from parley import aws
-from parley.events import EventBase
 from parley.routing import EVENT_TYPE_ATTRIBUTE
+
+if TYPE_CHECKING:
+    from parley.events import EventBase
 
 CLAIM_CHECK_THRESHOLD = 200 * 1024
 CLAIM_CHECK_KEY = "parley_claim_check"

@@ -5,32 +5,34 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from functools import cached_property
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from parley import health
-from parley.batch import EventHandler, event_record_handler, process_sqs_batch
 from parley.cache import reset_redis_clients
 from parley.errors import InvalidInput
-from parley.events import Event
 from parley.idempotency import EventIdempotency
 from parley.logs import get_logger
 from parley.publishing import ClaimCheckStore, QueueSender, TopicPublisher
-from parley.settings import ServiceSettings, load_settings
 
-SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
+SettingsT = TypeVar("SettingsT", bound="ServiceSettings")
+if TYPE_CHECKING:
+    from parley.batch import EventHandler
+    from parley.events import Event
+    from parley.settings import ServiceSettings
+
 DependencyList = Callable[[Any], list[health.Dependency]]
 
 
 class ServiceRuntime(Generic[SettingsT]):
     """One per service process/container; `reset()` rebuilds everything (tests)."""
 
-    def __init__(self, model: type[SettingsT], dependencies: DependencyList) -> None:
-        self._model = model
+    def __init__(self, settings: Callable[[], SettingsT], dependencies: DependencyList) -> None:
+        self._load_settings = settings
         self._dependencies = dependencies
 
     @cached_property
     def settings(self) -> SettingsT:
-        return load_settings(self._model)
+        return self._load_settings()
 
     @property
     def name(self) -> str:
@@ -71,6 +73,7 @@ class ServiceRuntime(Generic[SettingsT]):
         self, raw_event: dict[str, Any], handlers: Mapping[str, EventHandler], context: Any = None
     ) -> dict[str, Any]:
         """Apply a batch of events from an SQS queue, each once, dispatched by event type."""
+        from parley.batch import event_record_handler, process_sqs_batch
 
         def dispatch(event: Event) -> None:
             handler = handlers.get(event.type)

@@ -1,0 +1,1 @@
+"""The ai_processing service's own code."""

@@ -1,0 +1,1 @@
+"""The context service's own code."""

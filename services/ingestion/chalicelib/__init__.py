@@ -1,0 +1,1 @@
+"""The ingestion service's own code."""

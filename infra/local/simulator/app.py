@@ -79,6 +79,8 @@ def start_in_thread(
     """Serve the simulator on host:port (0 = a free port) in a daemon thread."""
     app = create_app(config)
     server = make_server(host, port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="whatsapp-simulator", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, args=(0.05,), name="whatsapp-simulator", daemon=True
+    )
     thread.start()
     return RunningSimulator(app, server, thread)

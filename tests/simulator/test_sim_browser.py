@@ -18,6 +18,8 @@ ARGS = [
     "--disable-component-update",
     "--no-first-run",
     "--disable-sync",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
 ]
 CUSTOMER = "15551234567"
 pytestmark = pytest.mark.browser
@@ -113,3 +115,21 @@ def test_page_reads_shown_messages_and_shows_webhook_failures(
     expect(page.locator("#notice")).to_be_visible()
     expect(page.locator("#notice-text")).to_contain_text("failed")
     expect(page.locator(".tick[data-status='failed']")).to_have_count(1)
+
+
+def test_voice_recording_and_document_attachment(page: object, receiver: Receiver) -> None:
+    from playwright.sync_api import Page
+
+    assert isinstance(page, Page)
+    page.click("#mic")
+    page.wait_for_timeout(600)
+    page.click("#mic")
+    voice = receiver.wait_for(lambda: receiver.messages(), timeout=10)[0]
+    audio = voice.value["messages"][0]["audio"]
+    assert voice.signature_ok() and audio["voice"] is True
+    assert audio["mime_type"].startswith("audio/")
+    pdf = {"name": "menu.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 menu"}
+    page.set_input_files("#file-document", files=[pdf])
+    doc = receiver.wait_for(lambda: len(receiver.messages()) == 2 and receiver.messages()[1])
+    document = doc.value["messages"][0]["document"]
+    assert document["filename"] == "menu.pdf" and document["mime_type"] == "application/pdf"

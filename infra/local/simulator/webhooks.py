@@ -81,6 +81,9 @@ def deliver(config: SimConfig, state: State, payload: Json, label: str) -> Json:
         result.update(status=response.status_code, error=None, response=response.text[:500])
         if response.status_code >= 300:
             result["error"] = f"webhook answered HTTP {response.status_code}"
+    except requests.ConnectionError:
+        error = f"ConnectionError: nothing accepted the connection at {config.webhook_url}"
+        result.update(status=None, error=error, response=None)
     except requests.RequestException as exc:
         result.update(status=None, error=f"{type(exc).__name__}: {exc}"[:300], response=None)
     result["ok"] = result["error"] is None

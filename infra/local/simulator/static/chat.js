@@ -210,7 +210,9 @@
     }
     try {
       const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
-      const recorder = new MediaRecorder(stream);
+      const ogg = "audio/ogg;codecs=opus";
+      const recorder = MediaRecorder.isTypeSupported(ogg)
+        ? new MediaRecorder(stream, { mimeType: ogg }) : new MediaRecorder(stream);
       const chunks = [];
       recorder.ondataavailable = (e) => chunks.push(e.data);
       recorder.onstop = () => {

@@ -1,0 +1,205 @@
+"""`@app.on_sns_message` and `@app.on_s3_event`: an internal queue per handler, Lambda's shapes.
+
+SNS and S3 invoke Lambda asynchronously: one record per invocation, retried twice on error and
+then dropped. The runner reproduces that with an internal queue subscribed to the topic (or named in
+the bucket's notification configuration) whose messages it turns into Lambda events.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+from infra.local.runner.aws import Clients, QueueInfo, ensure_queue, send_policy, topic_arn
+from infra.local.runner.invoke import Invoker
+from infra.local.runner.logs import JsonLog
+from infra.local.runner.poller import Message, delete_messages
+from infra.local.runner.sqs_source import receive_count
+
+ASYNC_MAX_ATTEMPTS = 3
+"""Lambda's asynchronous invocation: the first attempt and two retries."""
+S3_TEST_EVENT = "s3:TestEvent"
+EventBuilder = Callable[[Message], list[dict[str, Any]]]
+
+
+def internal_queue_name(base: str, kind: str, fifo: bool = False) -> str:
+    """A valid, stable SQS name such as `<app>-<stage>-<handler>-sns` (80 characters at most)."""
+    name = re.sub(r"[^A-Za-z0-9_-]", "-", f"{base}-{kind}")
+    if len(name) > 70:
+        digest = hashlib.sha1(name.encode()).hexdigest()[:8]
+        name = f"{name[:61]}-{digest}"
+    return f"{name}.fifo" if fifo else name
+
+
+def setup_sns(
+    clients: Clients, topic: str, queue_base: str, visibility: int
+) -> tuple[QueueInfo, str]:
+    """Create the internal queue and subscribe it to the topic; returns (queue, subscription)."""
+    arn = topic_arn(clients, topic)
+    queue = ensure_queue(
+        clients,
+        internal_queue_name(queue_base, "sns", fifo=arn.endswith(".fifo")),
+        {"VisibilityTimeout": str(visibility)},
+    )
+    clients.get("sqs", queue.region).set_queue_attributes(
+        QueueUrl=queue.url,
+        Attributes={"Policy": send_policy(queue.arn, "sns.amazonaws.com", arn)},
+    )
+    response = clients.get("sns").subscribe(
+        TopicArn=arn, Protocol="sqs", Endpoint=queue.arn, ReturnSubscriptionArn=True
+    )
+    return queue, str(response["SubscriptionArn"])
+
+
+def sns_events(subscription_arn: str) -> EventBuilder:
+    """Builds Lambda's SNS event from an SNS-to-SQS (non-raw) delivery."""
+
+    def build(message: Message) -> list[dict[str, Any]]:
+        body = json.loads(message["Body"])
+        sns = {
+            "Type": body.get("Type", "Notification"),
+            "MessageId": body.get("MessageId"),
+            "TopicArn": body.get("TopicArn"),
+            "Subject": body.get("Subject"),
+            "Message": body.get("Message"),
+            "Timestamp": body.get("Timestamp"),
+            "SignatureVersion": body.get("SignatureVersion"),
+            "Signature": body.get("Signature"),
+            "SigningCertUrl": body.get("SigningCertURL"),
+            "UnsubscribeUrl": body.get("UnsubscribeURL"),
+            "MessageAttributes": body.get("MessageAttributes", {}),
+        }
+        record = {
+            "EventSource": "aws:sns",
+            "EventVersion": "1.0",
+            "EventSubscriptionArn": subscription_arn,
+            "Sns": sns,
+        }
+        return [{"Records": [record]}]
+
+    return build
+
+
+def setup_s3(
+    clients: Clients,
+    bucket: str,
+    notification: dict[str, Any],
+    queue_base: str,
+    visibility: int,
+) -> QueueInfo:
+    """Create the internal queue; merge its QueueConfiguration into the bucket's notifications."""
+    queue = ensure_queue(
+        clients, internal_queue_name(queue_base, "s3"), {"VisibilityTimeout": str(visibility)}
+    )
+    clients.get("sqs", queue.region).set_queue_attributes(
+        QueueUrl=queue.url,
+        Attributes={"Policy": send_policy(queue.arn, "s3.amazonaws.com", f"arn:aws:s3:::{bucket}")},
+    )
+    ours = {"Id": queue_base, "QueueArn": queue.arn, **notification}
+    s3 = clients.get("s3")
+    current = s3.get_bucket_notification_configuration(Bucket=bucket)
+    current.pop("ResponseMetadata", None)
+    existing = current.get("QueueConfigurations", [])
+    if ours not in existing:
+        others = [item for item in existing if item.get("Id") != queue_base]
+        current["QueueConfigurations"] = [*others, ours]
+        s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=current)
+    return queue
+
+
+def s3_notification(events: list[str], prefix: str | None, suffix: str | None) -> dict[str, Any]:
+    """The Events and Filter parts of a QueueConfiguration."""
+    config: dict[str, Any] = {"Events": list(events)}
+    rules = [
+        {"Name": name, "Value": value}
+        for name, value in (("prefix", prefix), ("suffix", suffix))
+        if value
+    ]
+    if rules:
+        config["Filter"] = {"Key": {"FilterRules": rules}}
+    return config
+
+
+def s3_events(message: Message) -> list[dict[str, Any]]:
+    """One Lambda event per S3 record; none for the `s3:TestEvent` S3 sends on configuration."""
+    body = json.loads(message["Body"])
+    if body.get("Event") == S3_TEST_EVENT:
+        return []
+    events = []
+    for record in body.get("Records", []):
+        record.setdefault("userIdentity", {"principalId": "AWS:LOCAL"})
+        record.setdefault("requestParameters", {"sourceIPAddress": "127.0.0.1"})
+        record.setdefault("responseElements", {})
+        record.get("s3", {}).get("bucket", {}).setdefault("ownerIdentity", {"principalId": "LOCAL"})
+        events.append({"Records": [record]})
+    return events
+
+
+class AsyncDispatcher:
+    """Invokes the handler once per record; deletes on success or after the last attempt."""
+
+    def __init__(
+        self,
+        clients: Clients,
+        invoker: Invoker,
+        log: JsonLog,
+        build: EventBuilder,
+        event_source: str,
+        max_attempts: int = ASYNC_MAX_ATTEMPTS,
+    ) -> None:
+        self._clients = clients
+        self._invoker = invoker
+        self._log = log
+        self._build = build
+        self._source = event_source
+        self._max_attempts = max_attempts
+
+    def __call__(self, queue: QueueInfo, messages: list[Message]) -> None:
+        done = [message for message in messages if self._process(message)]
+        if done:
+            delete_messages(self._clients, queue, done)
+
+    def _process(self, message: Message) -> bool:
+        """True when the message can be deleted."""
+        try:
+            events = self._build(message)
+        except (ValueError, KeyError, TypeError) as exc:
+            self._log.error(
+                "undecodable notification dropped", event_source=self._source, error=repr(exc)
+            )
+            return True
+        if not events:
+            self._log.info("test event skipped", event_source=self._source)
+            return True
+        ok = all([self._invoke(event, message) for event in events])
+        attempt = receive_count(message)
+        if not ok and attempt >= self._max_attempts:
+            self._log.error(
+                "event dropped after the last asynchronous attempt",
+                handler=self._invoker.settings.handler,
+                event_source=self._source,
+                attempts=attempt,
+            )
+            return True
+        return ok
+
+    def _invoke(self, event: dict[str, Any], message: Message) -> bool:
+        outcome = self._invoker.invoke(event)
+        status = "success" if outcome.ok else ("timeout" if outcome.timed_out else "error")
+        log = self._log.info if outcome.ok else self._log.warning
+        log(
+            "invocation",
+            handler=self._invoker.settings.handler,
+            event_source=self._source,
+            outcome=status,
+            duration_ms=outcome.duration_ms,
+            request_id=outcome.request_id,
+            attempt=receive_count(message),
+            max_attempts=self._max_attempts,
+            error=outcome.error,
+            traceback=outcome.trace,
+        )
+        return outcome.ok

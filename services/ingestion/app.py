@@ -8,12 +8,15 @@ from chalice.app import SQSEvent
 
 from chalicelib import handlers
 from chalicelib.wiring import runtime
+from parley.http import answers_errors
 from parley.resources import configured_name
 
 app = Chalice(app_name="parley-ingestion")
+handles_errors = answers_errors("ingestion")
 
 
 @app.route("/health")
+@handles_errors
 def health() -> Response:
     report = runtime.health()
     return Response(body=report, status_code=200 if report["healthy"] else 503)

@@ -71,6 +71,9 @@ def process_sqs_batch(
     processor = (
         SqsFifoPartialProcessor(skip_group_on_error=True) if fifo else BatchProcessor(EventType.SQS)
     )
+    # Report every failure in batchItemFailures, even when all records failed (same effect for
+    # Lambda as raising, but one answer shape for callers and logs).
+    processor.raise_on_entire_batch_failure = False
     logger = get_logger(service)
 
     def guarded(record: SQSRecord) -> None:

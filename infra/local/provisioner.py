@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import secrets
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -58,6 +59,11 @@ class Clients:
             extra = {"endpoint_url": self.endpoint} if self.endpoint else {}
             self._cache[service] = boto3.client(service, region_name=self.region, **extra)
         return self._cache[service]
+
+    @property
+    def plain_http(self) -> bool:
+        """Whether requests go to an emulator over plain HTTP (no TLS)."""
+        return (self.endpoint or os.environ.get("AWS_ENDPOINT_URL", "")).startswith("http://")
 
 
 @dataclass
@@ -174,17 +180,6 @@ def sqs_queue(ctx: Context, logical: str, props: dict[str, Any]) -> Outcome:
     return {"Ref": url, "QueueUrl": url, "Arn": arn["QueueArn"], "QueueName": name}, status
 
 
-def sqs_queue_policy(ctx: Context, logical: str, props: dict[str, Any]) -> Outcome:
-    sqs, wanted = ctx.client("sqs"), json.dumps(props["PolicyDocument"])
-    status = "unchanged"
-    for url in props["Queues"]:
-        current = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])
-        if not _same(current.get("Attributes", {}).get("Policy"), wanted):
-            sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": wanted})
-            status = "updated"
-    return {"Ref": logical}, status
-
-
 # ---------------------------------------------------------------- SNS
 
 TOPIC_ATTRIBUTES = ("DisplayName", "KmsMasterKeyId", "FifoTopic", "ContentBasedDeduplication",
@@ -233,17 +228,6 @@ def sns_subscription(ctx: Context, logical: str, props: dict[str, Any]) -> Outco
             SubscriptionArn=arn, AttributeName=key, AttributeValue=value
         )
     return {"Ref": arn, "Arn": arn}, "updated" if changed else "unchanged"
-
-
-def sns_topic_policy(ctx: Context, logical: str, props: dict[str, Any]) -> Outcome:
-    sns, wanted = ctx.client("sns"), json.dumps(props["PolicyDocument"])
-    status = "unchanged"
-    for arn in props["Topics"]:
-        current = sns.get_topic_attributes(TopicArn=arn)["Attributes"].get("Policy")
-        if not _same(current, wanted):
-            sns.set_topic_attributes(TopicArn=arn, AttributeName="Policy", AttributeValue=wanted)
-            status = "updated"
-    return {"Ref": logical}, status
 
 
 # ---------------------------------------------------------------- DynamoDB
@@ -320,9 +304,9 @@ def s3_bucket(ctx: Context, logical: str, props: dict[str, Any]) -> Outcome:
             Bucket=name, **({"CreateBucketConfiguration": location} if location else {})
         )
         status = "created"
-    for key, apply in BUCKET_SETTINGS.items():
+    for key, (method, parameter, shape) in BUCKET_SETTINGS.items():
         if key in props:
-            apply(s3, name, props[key])
+            getattr(s3, method)(Bucket=name, **{parameter: shape(props[key])})
     keys = ("Ref", "Arn", "DomainName", "RegionalDomainName")
     return {key: ctx.stack.attribute(logical, key) for key in keys}, status
 
@@ -359,42 +343,93 @@ def _notifications(config: dict[str, Any]) -> dict[str, Any]:
     return api
 
 
-BUCKET_SETTINGS: dict[str, Callable[[Any, str, Any], Any]] = {
-    "BucketEncryption": lambda s3, name, v: s3.put_bucket_encryption(
-        Bucket=name,
-        ServerSideEncryptionConfiguration={
-            "Rules": [
-                {"ApplyServerSideEncryptionByDefault": r["ServerSideEncryptionByDefault"]}
-                | {"BucketKeyEnabled": bool(r.get("BucketKeyEnabled", False))}
-                for r in v["ServerSideEncryptionConfiguration"]
-            ]
-        },
-    ),
-    "PublicAccessBlockConfiguration": lambda s3, name, v: s3.put_public_access_block(
-        Bucket=name, PublicAccessBlockConfiguration=v
-    ),
-    "OwnershipControls": lambda s3, name, v: s3.put_bucket_ownership_controls(
-        Bucket=name, OwnershipControls=v
-    ),
-    "VersioningConfiguration": lambda s3, name, v: s3.put_bucket_versioning(
-        Bucket=name, VersioningConfiguration={"Status": v["Status"]}
-    ),
-    "LifecycleConfiguration": lambda s3, name, v: s3.put_bucket_lifecycle_configuration(
-        Bucket=name, LifecycleConfiguration={"Rules": [_lifecycle_rule(r) for r in v["Rules"]]}
-    ),
-    "NotificationConfiguration": lambda s3, name, v: s3.put_bucket_notification_configuration(
-        Bucket=name, NotificationConfiguration=_notifications(v)
-    ),
-    "Tags": lambda s3, name, v: s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": v}),
-}
+def _encryption(value: dict[str, Any]) -> dict[str, Any]:
+    rules = value["ServerSideEncryptionConfiguration"]
+    return {"Rules": [
+        {"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"],
+         "BucketKeyEnabled": bool(rule.get("BucketKeyEnabled", False))}
+        for rule in rules
+    ]}  # fmt: skip
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+BUCKET_SETTINGS: dict[str, tuple[str, str, Callable[[Any], Any]]] = {
+    # CloudFormation property: (S3 client method, its parameter, CloudFormation -> API shape)
+    "BucketEncryption": ("put_bucket_encryption", "ServerSideEncryptionConfiguration", _encryption),
+    "PublicAccessBlockConfiguration": (
+        "put_public_access_block", "PublicAccessBlockConfiguration", _as_is),
+    "OwnershipControls": ("put_bucket_ownership_controls", "OwnershipControls", _as_is),
+    "VersioningConfiguration": ("put_bucket_versioning", "VersioningConfiguration", _as_is),
+    "LifecycleConfiguration": ("put_bucket_lifecycle_configuration", "LifecycleConfiguration",
+                               lambda v: {"Rules": [_lifecycle_rule(r) for r in v["Rules"]]}),
+    "NotificationConfiguration": (
+        "put_bucket_notification_configuration", "NotificationConfiguration", _notifications),
+    "Tags": ("put_bucket_tagging", "Tagging", lambda v: {"TagSet": v}),
+}  # fmt: skip
 """Bucket properties applied after creation (each a PUT of the whole setting: idempotent)."""
 
 
-def s3_bucket_policy(ctx: Context, logical: str, props: dict[str, Any]) -> Outcome:
-    ctx.client("s3").put_bucket_policy(
-        Bucket=props["Bucket"], Policy=json.dumps(props["PolicyDocument"])
-    )
-    return {"Ref": logical}, "unchanged"
+# ---------------------------------------------------------------- resource policies
+
+
+POLICY_TARGETS = {"AWS::SQS::QueuePolicy": "Queues", "AWS::SNS::TopicPolicy": "Topics",
+                  "AWS::S3::BucketPolicy": "Bucket"}  # fmt: skip
+"""Property that names the queues / topics / bucket a policy applies to."""
+
+
+def _policy_io(ctx: Context, rtype: str, target: str) -> tuple[str | None, Callable[[str], Any]]:
+    """The current policy of a queue, topic or bucket, and how to replace it."""
+    if rtype == "AWS::SQS::QueuePolicy":
+        sqs = ctx.client("sqs")
+        current = sqs.get_queue_attributes(QueueUrl=target, AttributeNames=["Policy"])
+        return current.get("Attributes", {}).get("Policy"), lambda doc: sqs.set_queue_attributes(
+            QueueUrl=target, Attributes={"Policy": doc}
+        )
+    if rtype == "AWS::SNS::TopicPolicy":
+        sns = ctx.client("sns")
+        return sns.get_topic_attributes(TopicArn=target)["Attributes"].get(
+            "Policy"
+        ), lambda doc: sns.set_topic_attributes(
+            TopicArn=target, AttributeName="Policy", AttributeValue=doc
+        )
+    s3 = ctx.client("s3")
+    try:
+        policy = s3.get_bucket_policy(Bucket=target)["Policy"]
+    except s3.exceptions.ClientError:
+        policy = None
+    return policy, lambda doc: s3.put_bucket_policy(Bucket=target, Policy=doc)
+
+
+def resource_policy(ctx: Context, logical: str, props: dict[str, Any]) -> Outcome:
+    """Queue, topic and bucket policies: put on each target unless already identical."""
+    rtype = ctx.stack.resource_type(logical)
+    targets = props[POLICY_TARGETS[rtype]]
+    document = _local_policy(ctx, logical, props["PolicyDocument"])
+    status = "unchanged"
+    for target in (targets if isinstance(targets, list) else [targets]) if document else []:
+        current, write = _policy_io(ctx, rtype, target)
+        if not _same(current, document):
+            write(document)
+            status = "updated"
+    return {"Ref": logical}, status
+
+
+def _local_policy(ctx: Context, logical: str, document: dict[str, Any]) -> str:
+    """The policy as JSON, without TLS-only statements when the emulator speaks plain HTTP.
+
+    moto evaluates bucket policies, so `Deny aws:SecureTransport=false` would refuse every
+    request to http://127.0.0.1. Returns "" when nothing is left to apply.
+    """
+    statements = document.get("Statement", [])
+    if ctx.client.plain_http:
+        kept = [s for s in statements if "aws:SecureTransport" not in json.dumps(s)]
+        if len(kept) < len(statements):
+            LOG.info("%s: TLS-only statement not applied (plain-HTTP emulator)", logical)
+        statements = kept
+    return json.dumps(document | {"Statement": statements}) if statements else ""
 
 
 # ---------------------------------------------------------------- Secrets Manager
@@ -437,13 +472,13 @@ HANDLERS: dict[str, Handler] = {
     "AWS::KMS::Key": kms_key,
     "AWS::KMS::Alias": kms_alias,
     "AWS::SQS::Queue": sqs_queue,
-    "AWS::SQS::QueuePolicy": sqs_queue_policy,
+    "AWS::SQS::QueuePolicy": resource_policy,
     "AWS::SNS::Topic": sns_topic,
     "AWS::SNS::Subscription": sns_subscription,
-    "AWS::SNS::TopicPolicy": sns_topic_policy,
+    "AWS::SNS::TopicPolicy": resource_policy,
     "AWS::DynamoDB::Table": dynamodb_table,
     "AWS::S3::Bucket": s3_bucket,
-    "AWS::S3::BucketPolicy": s3_bucket_policy,
+    "AWS::S3::BucketPolicy": resource_policy,
     "AWS::SecretsManager::Secret": secret,
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import sys
 import threading
 import time
@@ -119,3 +120,9 @@ RunService = Callable[..., tuple[ServiceRunner, LogCapture]]
 def new_runner(app: str, capture: LogCapture, **options: Any) -> ServiceRunner:
     opts = RunnerOptions(**{"pollers": 3, "poll_wait_seconds": 1, **options})
     return ServiceRunner(APPS / app, STAGE, None, opts, log_stream=capture)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -133,7 +133,11 @@ def s3_events(message: Message) -> list[dict[str, Any]]:
         record.setdefault("userIdentity", {"principalId": "AWS:LOCAL"})
         record.setdefault("requestParameters", {"sourceIPAddress": "127.0.0.1"})
         record.setdefault("responseElements", {})
-        record.get("s3", {}).get("bucket", {}).setdefault("ownerIdentity", {"principalId": "LOCAL"})
+        s3 = record.get("s3", {})
+        s3.get("bucket", {}).setdefault("ownerIdentity", {"principalId": "LOCAL"})
+        key = s3.get("object", {})
+        if "key" in key:  # moto encodes "/" too; S3 keeps it (`a/b c` -> `a/b+c`)
+            key["key"] = re.sub("%2F", "/", key["key"], flags=re.IGNORECASE)
         events.append({"Records": [record]})
     return events
 

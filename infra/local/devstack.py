@@ -25,6 +25,7 @@ from infra.local import ports
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_KB = Path(__file__).resolve().parent / "demo" / "kb"
+DEMO_BUSINESS = "Northbridge University Admissions"
 
 
 @dataclass
@@ -127,6 +128,8 @@ class DevStack:
                 str(self.ports.simulator),
                 "--webhook-url",
                 webhook,
+                "--business-name",
+                DEMO_BUSINESS,
             ],
         )
         for service in self.ports.services:

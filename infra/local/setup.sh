@@ -29,7 +29,7 @@ stamp="$VENV/.requirements.sha256"
 want=$(cat requirements-dev.txt libs/common/pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "setup: installing Python packages into $VENV"
-  "$VENV/bin/python" -m pip install -q --upgrade pip
+  "$VENV/bin/python" -m pip install -q --upgrade "pip<26.3"  # chalice 1.34 needs pip<26.3
   "$VENV/bin/python" -m pip install -q -r requirements-dev.txt -e libs/common
   echo "$want" > "$stamp"
 fi

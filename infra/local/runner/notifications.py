@@ -54,7 +54,19 @@ def setup_sns(
     return queue, str(response["SubscriptionArn"])
 
 
-def sns_events(subscription_arn: str) -> EventBuilder:
+class SnsSetup:
+    """`setup_sns` as a retryable callable (the poller retries it until the topic exists)."""
+
+    def __init__(self, clients: Clients, topic: str, queue_base: str, visibility: int) -> None:
+        self._args = (clients, topic, queue_base, visibility)
+        self.subscription_arn = ""
+
+    def __call__(self) -> QueueInfo:
+        queue, self.subscription_arn = setup_sns(*self._args)
+        return queue
+
+
+def sns_events(subscription: Callable[[], str]) -> EventBuilder:
     """Builds Lambda's SNS event from an SNS-to-SQS (non-raw) delivery."""
 
     def build(message: Message) -> list[dict[str, Any]]:
@@ -75,7 +87,7 @@ def sns_events(subscription_arn: str) -> EventBuilder:
         record = {
             "EventSource": "aws:sns",
             "EventVersion": "1.0",
-            "EventSubscriptionArn": subscription_arn,
+            "EventSubscriptionArn": subscription(),
             "Sns": sns,
         }
         return [{"Records": [record]}]

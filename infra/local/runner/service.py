@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,11 +22,11 @@ from chalice.app import (
 from chalice.local import LocalDevServer, create_local_server
 
 from infra.local.runner import notifications
-from infra.local.runner.aws import Clients, account_id, default_region
+from infra.local.runner.aws import Clients, QueueInfo, account_id, default_region
 from infra.local.runner.config import ServiceConfig, apply_environment, import_app
 from infra.local.runner.invoke import Invoker
 from infra.local.runner.logs import JsonLog, TextSink
-from infra.local.runner.poller import PollSettings, QueuePoller
+from infra.local.runner.poller import PollSettings, Processor, QueuePoller
 from infra.local.runner.schedule import ScaledClock, ScheduleThread, parse_schedule, scheduled_event
 from infra.local.runner.sqs_source import SqsDispatcher
 
@@ -173,27 +175,30 @@ class ServiceRunner:
         )
         queue = source.queue_arn or source.queue or ""
         dispatcher = SqsDispatcher(self.clients, self._invoker(source.name), self.log)
-        self._add_poller(queue, settings, dispatcher, source.name, "aws:sqs")
+        self._add_poller(queue, settings, dispatcher, source.name, "aws:sqs", queue)
 
     def _start_sns(self, source: SNSEventConfig) -> None:
         invoker = self._invoker(source.name)
-        base = invoker.settings.function_name
-        timeout = invoker.settings.timeout_seconds
-        queue, subscription = notifications.setup_sns(self.clients, source.topic, base, timeout)
+        settings = invoker.settings
+        setup = notifications.SnsSetup(
+            self.clients, source.topic, settings.function_name, settings.timeout_seconds
+        )
         dispatcher = notifications.AsyncDispatcher(
             self.clients,
             invoker,
             self.log,
-            notifications.sns_events(subscription),
+            notifications.sns_events(lambda: setup.subscription_arn),
             "aws:sns",
             self.options.async_max_attempts,
         )
-        self._add_poller(lambda: queue, self._async_settings(), dispatcher, source.name, "aws:sns")
+        queue, name = self._eager(setup, source.name)
+        self._add_poller(queue, self._async_settings(), dispatcher, source.name, "aws:sns", name)
 
     def _start_s3(self, source: S3EventConfig) -> None:
         invoker = self._invoker(source.name)
         filters = notifications.s3_notification(source.events, source.prefix, source.suffix)
-        queue = notifications.setup_s3(
+        setup = functools.partial(
+            notifications.setup_s3,
             self.clients,
             source.bucket,
             filters,
@@ -208,7 +213,22 @@ class ServiceRunner:
             "aws:s3",
             self.options.async_max_attempts,
         )
-        self._add_poller(lambda: queue, self._async_settings(), dispatcher, source.name, "aws:s3")
+        queue, name = self._eager(setup, source.name)
+        self._add_poller(queue, self._async_settings(), dispatcher, source.name, "aws:s3", name)
+
+    def _eager(
+        self, setup: Callable[[], QueueInfo], handler: str
+    ) -> tuple[Callable[[], QueueInfo], str | None]:
+        """Run an idempotent setup now: (queue getter, queue name). If it fails (the topic or
+        bucket is not provisioned yet) the poller retries it in the background."""
+        try:
+            queue = setup()
+        except Exception as exc:
+            self.log.warning(
+                "event source setup failed, retrying", handler=handler, error=repr(exc)
+            )
+            return setup, None
+        return (lambda: queue), queue.name
 
     def _async_settings(self) -> PollSettings:
         return PollSettings(
@@ -216,13 +236,18 @@ class ServiceRunner:
         )
 
     def _add_poller(
-        self, queue: Any, settings: PollSettings, dispatcher: Any, handler: str, kind: str
+        self,
+        queue: str | Callable[[], QueueInfo],
+        settings: PollSettings,
+        dispatcher: Processor,
+        handler: str,
+        kind: str,
+        name: str | None,
     ) -> None:
         poller = QueuePoller(self.clients, queue, settings, dispatcher, self.log, handler)
         poller.start()
         self._pollers.append(poller)
-        name = queue if isinstance(queue, str) else poller.queue_info()
-        self.log.info("event source started", handler=handler, event_source=kind, queue=str(name))
+        self.log.info("event source started", handler=handler, event_source=kind, queue=name)
 
     def _start_schedule(self, source: ScheduledEventConfig) -> None:
         expression = source.schedule_expression

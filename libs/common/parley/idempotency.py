@@ -25,6 +25,14 @@ class EventIdempotency:
         self._service = service
         self._ttl = ttl_seconds
         self._runner: Callable[..., Any] | None = None
+        self._config: Any = None
+
+    def register_context(self, context: Any) -> None:
+        """Bound in-progress records by the invocation's remaining time, so a container that
+        dies mid-event does not block that event's retries until the TTL expires."""
+        if context is not None and hasattr(context, "get_remaining_time_in_millis"):
+            self._decorated()
+            self._config.register_lambda_context(context)
 
     def run(self, event: EventBase, handler: Callable[[EventBase], None]) -> bool:
         """Run `handler(event)` unless already done; returns False when it was a duplicate."""
@@ -56,7 +64,7 @@ class EventIdempotency:
             store = DynamoDBPersistenceLayer(
                 table_name=self._table, boto3_client=aws.client("dynamodb")
             )
-            config = IdempotencyConfig(
+            config = self._config = IdempotencyConfig(
                 event_key_jmespath="event_id",
                 expires_after_seconds=self._ttl,
                 raise_on_no_idempotency_key=True,

@@ -81,6 +81,7 @@ class ServiceRuntime(Generic[SettingsT]):
                 raise InvalidInput(f"{self.name} does not handle events of type {event.type}")
             handler(event)
 
+        self.idempotency.register_context(context)
         record_handler = event_record_handler(
             dispatch, idempotency=self.idempotency, service=self.name
         )

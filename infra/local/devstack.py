@@ -173,23 +173,26 @@ class DevStack:
 
     def _provision(self) -> None:
         output = self.run_dir / "resources.json"
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "infra.local.provisioner",
-                "--stage",
-                self.stage,
-                "--endpoint",
-                self.endpoint,
-                "--output",
-                str(output),
-            ],
-            cwd=ROOT,
-            env=self.environment(),
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
+        log = self.run_dir / "logs" / "provisioner.log"
+        with log.open("ab") as sink:
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "infra.local.provisioner",
+                    "--stage",
+                    self.stage,
+                    "--endpoint",
+                    self.endpoint,
+                    "--output",
+                    str(output),
+                ],
+                cwd=ROOT,
+                env=self.environment(),
+                check=True,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+            )
 
     def _load_demo_knowledge_base(self) -> None:
         import boto3
@@ -275,12 +278,16 @@ def _print_health(stack: DevStack) -> bool:
     return healthy
 
 
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # same clean shutdown as Ctrl-C
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infra.local.devstack", description=__doc__)
     parser.add_argument("--run-dir", type=Path, default=ROOT / ".run")
     args = parser.parse_args(argv)
     stack = DevStack(StackPorts(), args.run_dir)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         print("Starting moto, redis-server, the five services and the WhatsApp simulator...")
         stack.start()
@@ -292,6 +299,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nStopping...")
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not abort the stop
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         stack.stop()
     return 0
 

@@ -125,3 +125,26 @@ def test_s3_setup_is_idempotent(aws: Aws, run_service: RunService, unique: str) 
     config = aws.s3.get_bucket_notification_configuration(Bucket=bucket)
     assert [item["Id"] for item in config["QueueConfigurations"]] == ["rt-notify-test-on_upload"]
     assert runner.stop(timeout=10)
+
+
+def test_sns_subscription_is_retried_until_the_topic_exists(
+    aws: Aws, run_service: RunService, unique: str
+) -> None:
+    runner, logs = run_service("notify", {"RT_TOPIC": f"{unique}-late"})
+    module: Any = runner.module
+    assert logs.records("event source setup failed, retrying")
+    topic_arn = aws.sns.create_topic(Name=f"{unique}-late")["TopicArn"]
+
+    def delivered() -> bool:
+        aws.sns.publish(TopicArn=topic_arn, Message="late")
+        return bool(wait_for_events(module, 0.5))
+
+    wait_until(delivered, 15, "the late subscription to deliver")
+    assert module.SNS_EVENTS[0]["message"] == "late"
+
+
+def wait_for_events(module: Any, seconds: float) -> list[dict[str, Any]]:
+    try:
+        return list(wait_until(lambda: module.SNS_EVENTS, seconds, "an SNS event"))
+    except AssertionError:
+        return []

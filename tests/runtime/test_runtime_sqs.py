@@ -133,6 +133,8 @@ def test_fifo_groups_keep_order_run_in_parallel_and_block_only_their_group(
     assert others_done < head_done, "the failing head of g0 blocked only g0"
     assert state.attempts["g0-0"] == 3
     assert _overlapping_groups(spans), "different groups were processed at the same time"
+    attributes = state.events[0]["Records"][0]["attributes"]
+    assert {"MessageGroupId", "MessageDeduplicationId", "SequenceNumber"} <= set(attributes)
     assert all(f["group"] == "g0" for f in logs.records("message failed"))
     assert not logs.records(
         "FIFO order broken by the handler: a later message of a failed group succeeded"

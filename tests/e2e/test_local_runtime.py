@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,15 +12,6 @@ from infra.local.devstack import DEMO_BUSINESS, DevStack, StackPorts
 from infra.local.pytest_fixtures import free_port
 
 SERVICES = ("ingestion", "ai_processing", "context", "media", "escalation")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="module")
@@ -68,21 +60,12 @@ def test_the_demo_knowledge_base_is_in_its_bucket(stack: DevStack) -> None:
 
 
 @pytest.mark.browser
-def test_the_chat_page_loads_in_headless_chromium(stack: DevStack) -> None:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            page = browser.new_page(viewport={"width": 420, "height": 860})
-            page.goto(stack.simulator_url + "/")
-            page.wait_for_load_state("networkidle")
-            assert page.locator("textarea, input[type=text]").first.is_visible()
-            page.get_by_text(DEMO_BUSINESS).first.wait_for(timeout=5000)
-        finally:
-            browser.close()
+def test_the_chat_page_loads_in_headless_chromium(stack: DevStack, chromium: Any) -> None:
+    page = chromium.new_page(viewport={"width": 420, "height": 860})
+    page.goto(stack.simulator_url + "/")
+    page.wait_for_selector("body[data-live='1']")
+    assert page.locator("#text").is_visible()
+    page.get_by_text(DEMO_BUSINESS).first.wait_for(timeout=5000)
 
 
 def test_stopping_the_stack_ends_every_process(tmp_path: Path) -> None:

@@ -3,38 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from conftest import Graph, Receiver
 
 from infra.local.simulator import RunningSimulator
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-]
 CUSTOMER = "15551234567"
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def page(sim: RunningSimulator) -> Iterator[object]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        tab = browser.new_page(viewport={"width": 400, "height": 820})
-        tab.goto(sim.url + "/")
-        tab.wait_for_selector("body[data-live='1']")
-        yield tab
-        browser.close()
+def page(sim: RunningSimulator, chromium: Any) -> Iterator[object]:
+    tab = chromium.new_page(viewport={"width": 400, "height": 820})
+    tab.goto(sim.url + "/")
+    tab.wait_for_selector("body[data-live='1']")
+    yield tab
 
 
 def _type_and_send(page: object, text: str) -> None:

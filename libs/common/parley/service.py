@@ -94,3 +94,6 @@ class ServiceRuntime(Generic[SettingsT]):
 
         aws.reset_clients()
         reset_redis_clients()
+        from parley.secrets import clear_secret_cache
+
+        clear_secret_cache()

@@ -7,9 +7,9 @@ stops the service at cold start with a ConfigurationError naming the variable.
 from __future__ import annotations
 
 from functools import cache
-from typing import TypeVar
+from typing import Literal, TypeVar
 
-from pydantic import Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from parley.errors import ConfigurationError
@@ -33,8 +33,33 @@ class ServiceSettings(BaseSettings):
     redis_url: str | None = None
 
 
+class BusinessNumber(BaseModel):
+    """How one business WhatsApp number is connected (env BUSINESS_NUMBERS, a JSON object keyed by
+    Meta's phone_number_id)."""
+
+    channel: Literal["meta", "eum", "twilio"] = "meta"
+    eum_phone_number_id: str | None = None  # AWS EUM id, `phone-number-id-<32 hex>`
+    twilio_from: str | None = None  # `whatsapp:+14155550100`
+    fallback_template: str = "parley_reengage"  # approved template sent outside the 24 h window
+    fallback_template_language: str = "en_US"
+    messages_per_second: int = 80
+
+
 class IngestionSettings(ServiceSettings):
     service_name: str = "ingestion"
+    business_numbers: dict[str, BusinessNumber] = Field(default_factory=dict)
+    webhook_max_bytes: int = 1_048_576
+    inbound_messages_per_minute: int = 20  # per customer; excess is recorded, not answered
+    inbound_burst: int = 10
+    recipient_messages_per_6s: int = 1  # Meta's pair rate limit towards one customer
+    twilio_api_url: str = "https://api.twilio.com"
+    twilio_webhook_url: str | None = None  # the public URL Twilio signs
+    send_max_attempts: int = 5
+
+    def number(self, phone_number_id: str) -> BusinessNumber:
+        """The configured number, or Meta Cloud API defaults for one not configured."""
+        return self.business_numbers.get(phone_number_id) or BusinessNumber()
+
     wa_messages_table: str
     outbound_queue: str
     media_queue: str

@@ -1,0 +1,278 @@
+"""The ingestion service's table, `wa-messages` (single-table layout, `pk`/`sk`, TTL `expires_at`).
+
+| item | pk | sk | what |
+|---|---|---|---|
+| dedupe of an inbound message | `msg#<wamid>` | `dedupe` | exists once per wamid for 7 days |
+| dedupe of a status | `status#<wamid>#<status>` | `dedupe` | exists once per (wamid, status) |
+| contact | `contact#<phone_number_id>#<wa_id>` | `profile` | last inbound time, name, opt-out |
+| outbound request | `req#<request_id>` | `request` | the request was sent, with its wamid |
+| outbound message | `out#<wamid>` | `tracking` | request id, conversation, kind, status |
+
+`gsi1pk = wa#<wa_id>` on contacts and outbound items lets `customer.erased` find them.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from parley import aws
+from parley.errors import StorageError
+
+DEDUPE_TTL_SECONDS = 7 * 24 * 3600  # Meta retries a webhook for up to 7 days
+TRACKING_TTL_SECONDS = 30 * 24 * 3600
+STATUS_RANK = {"accepted": 0, "sent": 1, "delivered": 2, "read": 3, "played": 4, "failed": 9}
+
+
+@dataclass(frozen=True)
+class Contact:
+    phone_number_id: str
+    wa_id: str
+    last_inbound_at: float | None
+    profile_name: str | None
+    opted_out: bool
+
+    def window_open(self, now: float | None = None) -> bool:
+        """Inside WhatsApp's 24-hour customer service window."""
+        if self.last_inbound_at is None:
+            return False
+        return (now or time.time()) - self.last_inbound_at < 24 * 3600
+
+
+@dataclass(frozen=True)
+class TrackedMessage:
+    wamid: str
+    request_id: str
+    conversation: str
+    kind: str
+    status: str
+    template_fallback_sent: bool
+
+
+def _conditional_failed(error: Exception) -> bool:
+    code = getattr(error, "response", {}).get("Error", {}).get("Code")
+    return code == "ConditionalCheckFailedException"
+
+
+class WaMessagesStore:
+    """DynamoDB access for the `wa-messages` table; every write is conditional where it matters."""
+
+    def __init__(self, table: str, client: Any = None) -> None:
+        self._table = table
+        self._client = client
+
+    @property
+    def _ddb(self) -> Any:
+        return self._client or aws.client("dynamodb")
+
+    def _claim(self, pk: str, ttl: int) -> bool:
+        try:
+            self._ddb.put_item(
+                TableName=self._table,
+                Item={
+                    "pk": {"S": pk},
+                    "sk": {"S": "dedupe"},
+                    "expires_at": {"N": str(int(time.time()) + ttl)},
+                },
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+            return True
+        except Exception as error:
+            if _conditional_failed(error):
+                return False
+            raise StorageError(f"dedupe write failed: {error}") from error
+
+    def claim_message(self, wamid: str) -> bool:
+        """True the first time a wamid is seen (within 7 days); False for a duplicate."""
+        return self._claim(f"msg#{wamid}", DEDUPE_TTL_SECONDS)
+
+    def release_message(self, wamid: str) -> None:
+        """Undo a claim whose processing failed, so Meta's retry is processed."""
+        self._ddb.delete_item(
+            TableName=self._table, Key={"pk": {"S": f"msg#{wamid}"}, "sk": {"S": "dedupe"}}
+        )
+
+    def claim_status(self, wamid: str, status: str) -> bool:
+        return self._claim(f"status#{wamid}#{status}", DEDUPE_TTL_SECONDS)
+
+    def record_inbound(
+        self, phone_number_id: str, wa_id: str, at: float, profile_name: str | None
+    ) -> None:
+        """Move the contact's last inbound time forward (never backward) and keep its name."""
+        names = {"#at": "last_inbound_at"}
+        values: dict[str, Any] = {
+            ":at": {"N": str(at)},
+            ":g": {"S": f"wa#{wa_id}"},
+            ":s": {"S": "contact"},
+        }
+        sets = ["#at = :at", "gsi1pk = :g", "gsi1sk = :s"]
+        if profile_name:
+            sets.append("profile_name = :n")
+            values[":n"] = {"S": profile_name}
+        try:
+            self._ddb.update_item(
+                TableName=self._table,
+                Key=self._contact_key(phone_number_id, wa_id),
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression="attribute_not_exists(#at) OR #at < :at",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+        except Exception as error:
+            if not _conditional_failed(error):  # an older message arriving late changes nothing
+                raise StorageError(f"contact update failed: {error}") from error
+
+    def set_opt_out(self, phone_number_id: str, wa_id: str, opted_out: bool) -> None:
+        self._ddb.update_item(
+            TableName=self._table,
+            Key=self._contact_key(phone_number_id, wa_id),
+            UpdateExpression="SET opted_out = :o, gsi1pk = :g, gsi1sk = :s",
+            ExpressionAttributeValues={
+                ":o": {"BOOL": opted_out},
+                ":g": {"S": f"wa#{wa_id}"},
+                ":s": {"S": "contact"},
+            },
+        )
+
+    def get_contact(self, phone_number_id: str, wa_id: str) -> Contact | None:
+        item = self._ddb.get_item(
+            TableName=self._table,
+            Key=self._contact_key(phone_number_id, wa_id),
+            ConsistentRead=True,
+        ).get("Item")
+        if item is None:
+            return None
+        at = item.get("last_inbound_at", {}).get("N")
+        return Contact(
+            phone_number_id=phone_number_id,
+            wa_id=wa_id,
+            last_inbound_at=float(at) if at else None,
+            profile_name=item.get("profile_name", {}).get("S"),
+            opted_out=bool(item.get("opted_out", {}).get("BOOL", False)),
+        )
+
+    @staticmethod
+    def _contact_key(phone_number_id: str, wa_id: str) -> dict[str, Any]:
+        return {"pk": {"S": f"contact#{phone_number_id}#{wa_id}"}, "sk": {"S": "profile"}}
+
+    def sent_wamid(self, request_id: str) -> str | None:
+        """The wamid of a request already sent (a redelivered job must not send twice)."""
+        item = self._ddb.get_item(
+            TableName=self._table,
+            Key={"pk": {"S": f"req#{request_id}"}, "sk": {"S": "request"}},
+            ConsistentRead=True,
+        ).get("Item")
+        return item["wamid"]["S"] if item else None
+
+    def track_outbound(
+        self, request_id: str, wamid: str, conversation: str, kind: str, wa_id: str
+    ) -> None:
+        """Record a sent message: request -> wamid, and wamid -> request with status `accepted`."""
+        expires = {"N": str(int(time.time()) + TRACKING_TTL_SECONDS)}
+        gsi = {"gsi1pk": {"S": f"wa#{wa_id}"}, "gsi1sk": {"S": f"out#{wamid}"}}
+        self._ddb.transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": {
+                            "pk": {"S": f"req#{request_id}"},
+                            "sk": {"S": "request"},
+                            "wamid": {"S": wamid},
+                            "expires_at": expires,
+                            **gsi,
+                        },
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": {
+                            "pk": {"S": f"out#{wamid}"},
+                            "sk": {"S": "tracking"},
+                            "request_id": {"S": request_id},
+                            "conversation": {"S": conversation},
+                            "kind": {"S": kind},
+                            "status": {"S": "accepted"},
+                            "status_rank": {"N": "0"},
+                            "expires_at": expires,
+                            **gsi,
+                        },
+                    }
+                },
+            ]
+        )
+
+    def advance_status(self, wamid: str, status: str, at: float) -> TrackedMessage | None:
+        """Move a tracked message's status forward only (sent < delivered < read; failed is
+        terminal). Returns the updated message, or None when the update would go backwards or
+        the message is not ours."""
+        rank = STATUS_RANK.get(status)
+        if rank is None:
+            return None
+        try:
+            item = self._ddb.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": f"out#{wamid}"}, "sk": {"S": "tracking"}},
+                UpdateExpression="SET #s = :s, status_rank = :r, status_at = :at",
+                ConditionExpression="attribute_exists(pk) AND status_rank < :r AND #s <> :f",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":s": {"S": status},
+                    ":r": {"N": str(rank)},
+                    ":at": {"N": str(at)},
+                    ":f": {"S": "failed"},
+                },
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
+        except Exception as error:
+            if _conditional_failed(error):
+                return None
+            raise StorageError(f"status update failed: {error}") from error
+        return _tracked(wamid, item)
+
+    def mark_template_fallback(self, wamid: str) -> bool:
+        """True once per wamid: the template fallback for a 131047 failure is sent only once."""
+        try:
+            self._ddb.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": f"out#{wamid}"}, "sk": {"S": "tracking"}},
+                UpdateExpression="SET template_fallback_sent = :t",
+                ConditionExpression="attribute_exists(pk) AND attribute_not_exists("
+                "template_fallback_sent)",
+                ExpressionAttributeValues={":t": {"BOOL": True}},
+            )
+            return True
+        except Exception as error:
+            if _conditional_failed(error):
+                return False
+            raise StorageError(f"fallback mark failed: {error}") from error
+
+    def erase_customer(self, wa_id: str) -> int:
+        """Delete the customer's contact and outbound items; returns how many were deleted."""
+        deleted = 0
+        pages = self._ddb.get_paginator("query").paginate(
+            TableName=self._table,
+            IndexName="gsi1",
+            KeyConditionExpression="gsi1pk = :g",
+            ExpressionAttributeValues={":g": {"S": f"wa#{wa_id}"}},
+        )
+        for page in pages:
+            for item in page.get("Items", []):
+                self._ddb.delete_item(
+                    TableName=self._table, Key={"pk": item["pk"], "sk": item["sk"]}
+                )
+                deleted += 1
+        return deleted
+
+
+def _tracked(wamid: str, item: dict[str, Any]) -> TrackedMessage:
+    return TrackedMessage(
+        wamid=wamid,
+        request_id=item["request_id"]["S"],
+        conversation=item["conversation"]["S"],
+        kind=item["kind"]["S"],
+        status=item["status"]["S"],
+        template_fallback_sent=bool(item.get("template_fallback_sent", {}).get("BOOL", False)),
+    )

@@ -227,7 +227,7 @@ class ReplyRequested(Payload):
     media_kind: Literal["image", "audio", "video", "document", "sticker"] | None = None
     reaction: Reaction | None = None
     reply_to: str | None = None
-    origin: Role = "bot"
+    origin: Role | Literal["system"] = "bot"  # system: notices from the platform itself
     turn_id: str | None = None
 
 

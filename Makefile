@@ -53,8 +53,13 @@ package: setup
 deploy: setup
 	@bash infra/deploy.sh $(STAGE) $(PREFIX)
 
+BENCHES ?= cold_start webhook sender
+
+# Benchmarks print figures; they are never timed tests. Each starts what it needs (moto, redis).
 bench: setup
-	@$(PY) -m tests.bench.cold_start
+	@set -e; for b in $(BENCHES); do \
+		if [ -f tests/bench/$$b.py ]; then echo "== bench: $$b"; $(PY) -m tests.bench.$$b; fi; \
+	done
 
 redrive: setup
 	@test -n "$(QUEUE)" || (echo "usage: make redrive QUEUE=turns|media|outbound|context|escalation|kb-events" && exit 2)

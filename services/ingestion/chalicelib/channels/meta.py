@@ -1,0 +1,43 @@
+"""Meta WhatsApp Cloud API: the body goes as is to `POST /{phone_number_id}/messages`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from parley.errors import ConfigurationError
+from parley.secrets import secret_json
+from parley.settings import BusinessNumber
+
+if TYPE_CHECKING:
+    from parley.settings import IngestionSettings
+    from parley.whatsapp.graph import GraphClient
+
+
+class MetaCloudChannel:
+    """A WhatsAppChannel over Meta's Graph API (errors raised by GraphClient, by Meta code)."""
+
+    def __init__(self, graph: GraphClient) -> None:
+        self._graph = graph
+
+    def send(self, phone_number_id: str, number: BusinessNumber, body: dict[str, Any]) -> str:
+        answer = self._graph.post(f"{phone_number_id}/messages", body)
+        messages = answer.get("messages")
+        if isinstance(messages, list) and messages and isinstance(messages[0], dict):
+            return str(messages[0].get("id") or "")
+        return ""  # mark-as-read / typing answer {"success": true}: no message id
+
+    @classmethod
+    def from_settings(cls, settings: IngestionSettings) -> MetaCloudChannel:
+        """The token is read from Secrets Manager on use (cached; a rotation is picked up)."""
+        from parley.whatsapp.graph import GraphClient
+
+        secret_id = settings.whatsapp_secret_id
+
+        def token() -> str:
+            value = secret_json(secret_id).get("access_token")
+            if not isinstance(value, str) or not value:
+                raise ConfigurationError(f"secret {secret_id} has no access_token")
+            return value
+
+        graph = GraphClient(settings.whatsapp_graph_url, settings.whatsapp_api_version, token)
+        return cls(graph)

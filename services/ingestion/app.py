@@ -1,6 +1,7 @@
 """Parley ingestion service: the only gateway to WhatsApp: webhooks in, the sender out.
 
-Wiring only; the logic is in chalicelib/ and the shared parley library.
+Wiring only; the logic is in chalicelib/ and the shared parley library. Route bodies import
+nothing heavy at module level, so a cold start pays only for what its first request uses.
 """
 
 from chalice import Chalice, Response
@@ -20,6 +21,24 @@ handles_errors = answers_errors("ingestion")
 def health() -> Response:
     report = runtime.health()
     return Response(body=report, status_code=200 if report["healthy"] else 503)
+
+
+@app.route("/webhooks/meta", methods=["GET"])
+@handles_errors
+def verify_meta_webhook() -> Response:
+    request = app.current_request
+    assert request is not None  # Chalice sets it for every route
+    challenge = runtime.meta_webhook.verify_subscription(request.query_params)
+    return Response(body=challenge, status_code=200, headers={"Content-Type": "text/plain"})
+
+
+@app.route("/webhooks/meta", methods=["POST"], content_types=["application/json"])
+@handles_errors
+def receive_meta_webhook() -> Response:
+    request = app.current_request
+    assert request is not None
+    signature = request.headers.get("x-hub-signature-256")
+    return Response(body=runtime.meta_webhook.receive(request.raw_body, signature))
 
 
 @app.on_sqs_message(queue=configured_name("OUTBOUND_QUEUE", "queue", "outbound"), batch_size=10)

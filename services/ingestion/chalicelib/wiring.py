@@ -1,13 +1,22 @@
-"""The one place the ingestion service's dependencies are built from settings (lazily)."""
+"""The one place the ingestion service's dependencies are built from settings (lazily).
+
+Everything is a cached property of `runtime`, built on first use and forgotten by `reset()`;
+`override(...)` replaces parts (the benchmark passes fakes for the store and publishers).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 from parley import health
 from parley.service import ServiceRuntime
 
 if TYPE_CHECKING:
+    from chalicelib.inbound import InboundProcessor, MetaWebhook
+    from chalicelib.inbound.ports import EventPublisher, EventSender, RateLimiter
+    from chalicelib.store import WaMessagesStore
     from parley.settings import IngestionSettings
 
 
@@ -31,4 +40,93 @@ def _dependencies(s: IngestionSettings) -> list[health.Dependency]:
     ]
 
 
-runtime: ServiceRuntime[IngestionSettings] = ServiceRuntime(_settings, _dependencies)
+class IngestionRuntime(ServiceRuntime["IngestionSettings"]):
+    """The service runtime plus the ingestion service's own parts."""
+
+    PARTS = (
+        "store",
+        "outbound",
+        "media_jobs",
+        "rate_limiter",
+        "inbound",
+        "meta_webhook",
+        "publisher",
+        "whatsapp_secret",
+    )
+
+    @cached_property
+    def store(self) -> WaMessagesStore:
+        from chalicelib.store import WaMessagesStore
+
+        return WaMessagesStore(self.settings.wa_messages_table)
+
+    @cached_property
+    def outbound(self) -> EventSender:
+        return self.sender(self.settings.outbound_queue)
+
+    @cached_property
+    def media_jobs(self) -> EventSender:
+        return self.sender(self.settings.media_queue)
+
+    @cached_property
+    def rate_limiter(self) -> RateLimiter:
+        from chalicelib.inbound import NoRateLimit, RedisTokenBucket
+        from parley.cache import redis_client
+
+        url = self.settings.redis_url
+        if not url:
+            return NoRateLimit()
+        return RedisTokenBucket(
+            lambda: redis_client(url),
+            per_minute=self.settings.inbound_messages_per_minute,
+            burst=self.settings.inbound_burst,
+            logger=self.logger,
+        )
+
+    @cached_property
+    def inbound(self) -> InboundProcessor:
+        """Applies normalised inbound events (any channel's)."""
+        from chalicelib.inbound import InboundProcessor
+
+        publisher: EventPublisher = self.publisher
+        return InboundProcessor(
+            store=self.store,
+            publisher=publisher,
+            media_jobs=self.media_jobs,
+            outbound=self.outbound,
+            limiter=self.rate_limiter,
+            number=self.settings.number,
+            logger=self.logger,
+        )
+
+    @cached_property
+    def meta_webhook(self) -> MetaWebhook:
+        from chalicelib.inbound import MetaWebhook
+
+        return MetaWebhook(
+            self.inbound,
+            self.whatsapp_secret,
+            max_bytes=self.settings.webhook_max_bytes,
+            logger=self.logger,
+        )
+
+    def whatsapp_secret(self) -> Mapping[str, Any]:
+        """The WhatsApp secret (access_token, app_secret, verify_token), cached per container."""
+        from parley.secrets import secret_json
+
+        return secret_json(self.settings.whatsapp_secret_id)
+
+    def override(self, **parts: Any) -> None:
+        """Replace built parts (fakes); unknown names are refused so a typo cannot go unnoticed."""
+        unknown = set(parts) - {*self.PARTS, "settings"}
+        if unknown:
+            raise TypeError(f"not a part of the ingestion runtime: {sorted(unknown)}")
+        self.__dict__.update(parts)
+
+    def reset(self) -> None:
+        super().reset()
+        for part in self.PARTS:
+            self.__dict__.pop(part, None)
+
+
+runtime = IngestionRuntime(_settings, _dependencies)

@@ -52,6 +52,7 @@ class TwilioFault(BaseModel):
     http_status: int = 400
     message: str = "Failed to send freeform message because you are outside the allowed window."
     times: int = Field(default=1, ge=1)
+    after: int = Field(default=0, ge=0)  # let this many matching sends through first
     delivery: str = Field(default="sync", pattern="^(sync|async)$")
 
 
@@ -66,9 +67,13 @@ class TwilioState:
     def take_fault(self, to_digits: str) -> TwilioFault | None:
         with self.lock:
             for fault in self.faults:
-                if fault.to in (None, to_digits) and fault.times > 0:
-                    fault.times -= 1
-                    return fault
+                if fault.to not in (None, to_digits) or fault.times <= 0:
+                    continue
+                if fault.after > 0:
+                    fault.after -= 1
+                    continue
+                fault.times -= 1
+                return fault
         return None
 
     def reset(self) -> None:

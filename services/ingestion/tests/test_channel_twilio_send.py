@@ -256,6 +256,23 @@ def test_text_over_twilios_1600_characters_goes_in_parts(
     assert sid == sent[-1]["response"]["sid"]
 
 
+def test_retry_after_a_failed_part_sends_only_the_rest(
+    sim: RunningSimulator, channel: twilio.TwilioWhatsAppChannel
+) -> None:
+    long_text = " ".join(f"Sentence number {i} of a long answer." for i in range(120))
+    fault(sim, to=CUSTOMER, code=20500, http_status=500, after=1)  # the second part fails
+
+    with pytest.raises(WhatsAppApiError) as raised:
+        channel.send(BUSINESS_ID, NUMBER, text(long_text))
+    assert raised.value.retryable is True
+    sid = channel.send(BUSINESS_ID, NUMBER, text(long_text))  # what the sender's retry does
+
+    delivered = [r for r in recorded(sim) if r["status"] == 201]
+    assert len(delivered) == 3  # part 1 once, then parts 2 and 3
+    assert len({r["form"]["Body"][0] for r in delivered}) == 3
+    assert sid == delivered[-1]["response"]["sid"]
+
+
 def test_read_and_typing_send_nothing(
     sim: RunningSimulator, channel: twilio.TwilioWhatsAppChannel
 ) -> None:

@@ -9,6 +9,8 @@ Twilio's errors to `WhatsAppApiError` with the equivalent Meta code.
 
 from __future__ import annotations
 
+import hashlib
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -49,6 +51,7 @@ TWIML_HEADERS: dict[str, str | list[str]] = {"Content-Type": "text/xml"}
 SIGNATURE_HEADER = "x-twilio-signature"
 RETRYABLE_TWILIO_CODES = {63018, 20429}  # rate limits
 TIMEOUT = (2.0, 10.0)  # connect, read (seconds)
+MAX_REMEMBERED_TEXTS = 256
 
 
 class FormParams(dict[str, list[str]]):
@@ -209,6 +212,8 @@ class TwilioWhatsAppChannel:
         self._status_callback_url = status_callback_url
         self._session = session
         self._timeout = timeout
+        self._lock = threading.Lock()
+        self._sent_parts: dict[str, list[str]] = {}  # long texts interrupted by an error
 
     @classmethod
     def from_settings(cls, settings: IngestionSettings) -> TwilioWhatsAppChannel:
@@ -228,11 +233,30 @@ class TwilioWhatsAppChannel:
             )
         creds = self._credentials()
         url = f"{self._api_url}/2010-04-01/Accounts/{creds.account_sid}/Messages.json"
-        sid = ""
-        for fields in self._messages(body):  # a long text goes as several messages, in order
-            answer = self._post(url, self._form(number.twilio_from, body, fields), creds)
-            sid = str(answer["sid"])
-        return sid  # the last part: its delivery means the whole text arrived
+        parts = [self._form(number.twilio_from, body, f) for f in self._messages(body)]
+        if len(parts) == 1:
+            return str(self._post(url, parts[0], creds)["sid"])
+        return self._send_parts(url, parts, creds)
+
+    def _send_parts(
+        self, url: str, parts: list[list[tuple[str, str]]], creds: TwilioCredentials
+    ) -> str:
+        """A text over Twilio's limit goes as several messages, in order. Parts already sent are
+        remembered until the whole text is, so the sender's retry after a failed part does not
+        send the earlier parts twice. Returns the last part's SID (it arrives last)."""
+        key = hashlib.sha256(repr(parts).encode()).hexdigest()
+        with self._lock:
+            sent = self._sent_parts.pop(key, [])
+        try:
+            for form in parts[len(sent) :]:
+                sent.append(str(self._post(url, form, creds)["sid"]))
+        except WhatsAppApiError:
+            with self._lock:
+                self._sent_parts[key] = sent
+                while len(self._sent_parts) > MAX_REMEMBERED_TEXTS:
+                    self._sent_parts.pop(next(iter(self._sent_parts)))
+            raise
+        return sent[-1]
 
     @staticmethod
     def _messages(body: Mapping[str, Any]) -> list[dict[str, str | list[str]]]:
@@ -262,9 +286,8 @@ class TwilioWhatsAppChannel:
     ) -> dict[str, Any]:
         import requests
 
-        session = self._session or requests
         try:
-            response = session.post(
+            response = self._http().post(
                 url, data=form, auth=(creds.account_sid, creds.auth_token), timeout=self._timeout
             )
         except requests.RequestException as error:
@@ -279,6 +302,14 @@ class TwilioWhatsAppChannel:
         if response.status_code >= 300 or "sid" not in answer:
             raise twilio_error(response.status_code, answer)
         return answer
+
+    def _http(self) -> requests.Session:
+        import requests
+
+        with self._lock:
+            if self._session is None:
+                self._session = requests.Session()
+            return self._session
 
 
 def twilio_error(http_status: int, answer: Mapping[str, Any]) -> WhatsAppApiError:

@@ -44,6 +44,7 @@ from parley.whatsapp.meta_errors import api_error
 if TYPE_CHECKING:
     import requests
 
+    from chalicelib.inbound.processor import InboundProcessor
     from parley.settings import IngestionSettings
 
 TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
@@ -170,6 +171,33 @@ def read_twilio_webhook(
     params = decode_form(raw_body)
     verify_twilio_signature(config.public_url, params, signature, config.auth_token)
     return parse_twilio_form(params.last(), config.numbers)
+
+
+class TwilioWebhook:
+    """What the `/webhooks/twilio` route runs: check, parse, then the same processor as the Meta
+    webhook. Answers the empty TwiML document (Twilio then sends nothing back by itself)."""
+
+    def __init__(
+        self,
+        processor: InboundProcessor,
+        config: Callable[[], TwilioWebhookConfig],
+        logger: Any,
+    ) -> None:
+        self._processor = processor
+        self._config = config
+        self._logger = logger
+
+    @classmethod
+    def from_settings(
+        cls, settings: IngestionSettings, processor: InboundProcessor, logger: Any
+    ) -> TwilioWebhook:
+        return cls(processor, lambda: TwilioWebhookConfig.from_settings(settings), logger)
+
+    def receive(self, raw: bytes | str | None, signature: str | None) -> str:
+        events = read_twilio_webhook(raw or b"", signature, self._config())
+        outcome = self._processor.process(events).as_dict()
+        self._logger.info("Twilio webhook processed", extra={"events": len(events), **outcome})
+        return TWIML_EMPTY
 
 
 # --- outbound ----------------------------------------------------------------------------------

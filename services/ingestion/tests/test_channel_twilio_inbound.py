@@ -133,15 +133,38 @@ def test_signed_form_without_message_sid_is_invalid_input() -> None:
         twilio.read_twilio_webhook(urlencode(form), signed(form), config())
 
 
-# --- the route, exactly as app.py wires it -----------------------------------------------------
+# --- the route, as app.py wires it -----------------------------------------------------
+
+
+class Outcome:
+    def as_dict(self) -> dict[str, int]:
+        return {}
+
+
+class Processor:
+    """Stands in for the inbound processor (dedupe, window, publish) the route hands events to."""
+
+    def __init__(self) -> None:
+        self.events: list[Any] = []
+
+    def process(self, events: list[Any]) -> Outcome:
+        self.events += events
+        return Outcome()
+
+
+class Logger:
+    def info(self, msg: str, extra: dict[str, Any] | None = None) -> None:
+        pass
 
 
 @pytest.fixture
 def route() -> Iterator[tuple[Client, list[Any]]]:
     app = Chalice(app_name="twilio-route-test")
-    published: list[Any] = []
+    processor = Processor()
+    webhook = twilio.TwilioWebhook(processor, config, Logger())  # type: ignore[arg-type]
     handles_errors = answers_errors("ingestion-test")
 
+    # the route as app.py wires it (`webhook` is `runtime.twilio_webhook` there)
     @app.route(
         "/webhooks/twilio",
         methods=["POST"],
@@ -149,16 +172,14 @@ def route() -> Iterator[tuple[Client, list[Any]]]:
     )
     @handles_errors
     def receive_twilio_webhook() -> Response:
-        req = app.current_request
-        assert req is not None
-        events = twilio.read_twilio_webhook(
-            req.raw_body, req.headers.get(twilio.SIGNATURE_HEADER), config()
-        )
-        published.extend(events)  # app.py: the same dedupe/publish pipeline as the Meta webhook
-        return Response(body=twilio.TWIML_EMPTY, status_code=200, headers=twilio.TWIML_HEADERS)
+        request = app.current_request
+        assert request is not None
+        signature = request.headers.get("x-twilio-signature")
+        twiml = webhook.receive(request.raw_body, signature)
+        return Response(body=twiml, headers={"Content-Type": "text/xml"})
 
     with Client(app) as client:
-        yield client, published
+        yield client, processor.events
 
 
 def post(client: Client, form: dict[str, str], signature: str | None) -> Any:

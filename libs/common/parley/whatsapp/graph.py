@@ -70,6 +70,11 @@ class GraphClient:
             raise api_error(None, http_status=None, message=f"{method} {path} {kind}") from exc
         return _answer(response)
 
+    def prepare(self) -> None:
+        """Resolve the token (and open the session) ahead of a time-critical request."""
+        self._bearer()
+        self._http()
+
     def _bearer(self) -> str:
         token = self._token() if callable(self._token) else self._token
         if not token:

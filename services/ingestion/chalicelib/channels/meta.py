@@ -26,6 +26,11 @@ class MetaCloudChannel:
             return str(messages[0].get("id") or "")
         return ""  # mark-as-read / typing answer {"success": true}: no message id
 
+    def prepare(self) -> None:
+        """Read the access token now (cached), so a send right after a pacing slot is not
+        delayed by Secrets Manager."""
+        self._graph.prepare()
+
     @classmethod
     def from_settings(cls, settings: IngestionSettings) -> MetaCloudChannel:
         """The token is read from Secrets Manager on use (cached; a rotation is picked up)."""

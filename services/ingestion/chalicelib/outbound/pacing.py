@@ -119,7 +119,7 @@ class Pacer:
         self,
         limiter: RateLimiter,
         *,
-        margin: float = 0.02,
+        margin: float = 0.05,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:

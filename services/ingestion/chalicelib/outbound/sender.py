@@ -136,6 +136,9 @@ class Sender:
 
     def _send(self, job: Job, body: Body, *, pair_limited: bool) -> str:
         channel = self.channels.for_number(job.number)
+        prepare = getattr(channel, "prepare", None)
+        if callable(prepare):  # slow set-up (credentials) before the slot, not between it and Meta
+            prepare()
 
         def attempt() -> str:
             self._pace(job, pair_limited)

@@ -5,6 +5,8 @@ The burst here is 120 messages at 40/s to keep the suite quick; `python -m tests
 measures the full 400 messages at 80/s.
 """
 
+# ruff: noqa: F811 - fixtures imported from test_sender_delivery are test parameters
+
 from __future__ import annotations
 
 import time
@@ -12,7 +14,14 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from test_sender_delivery import OK, PNID, Outbound, job, outbound, sim  # noqa: F401 - fixtures, used by name
+from test_sender_delivery import (  # noqa: F401 - outbound and sim are fixtures
+    OK,
+    PNID,
+    Outbound,
+    job,
+    outbound,
+    sim,
+)
 
 pytest_plugins = ["infra.local.service_contract"]
 
@@ -45,7 +54,7 @@ class ListLogger:
 
 
 def test_a_burst_to_one_number_is_paced_across_containers(
-    outbound: Outbound,  # noqa: F811 - the fixture
+    outbound: Outbound,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """GIVEN 4 containers (senders with their own process state, one Redis) and 40 messages/s
@@ -93,7 +102,7 @@ def test_a_burst_to_one_number_is_paced_across_containers(
 
 
 def test_the_pair_limit_spaces_messages_to_one_customer_but_not_receipts(
-    outbound: Outbound,  # noqa: F811 - the fixture
+    outbound: Outbound,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """1 message per 6 s to one customer: the second reply waits; read/typing do not."""

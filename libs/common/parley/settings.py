@@ -51,7 +51,9 @@ class IngestionSettings(ServiceSettings):
     webhook_max_bytes: int = 1_048_576
     inbound_messages_per_minute: int = 20  # per customer; excess is recorded, not answered
     inbound_burst: int = 10
-    recipient_messages_per_6s: int = 1  # Meta's pair rate limit towards one customer
+    # Meta's pair rate limit towards one customer is about 1 message per 6 s, with short bursts
+    # tolerated; 5 lets a split reply or a reply plus buttons go out together.
+    recipient_messages_per_6s: int = 5
     twilio_api_url: str = "https://api.twilio.com"
     twilio_webhook_url: str | None = None  # the public URL Twilio signs
     send_max_attempts: int = 5

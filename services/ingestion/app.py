@@ -5,7 +5,7 @@ nothing heavy at module level, so a cold start pays only for what its first requ
 """
 
 from chalice import Chalice, Response
-from chalice.app import SQSEvent
+from chalice.app import SNSEvent, SQSEvent
 
 from chalicelib import handlers
 from chalicelib.wiring import runtime
@@ -39,6 +39,23 @@ def receive_meta_webhook() -> Response:
     assert request is not None
     signature = request.headers.get("x-hub-signature-256")
     return Response(body=runtime.meta_webhook.receive(request.raw_body, signature))
+
+
+@app.route(
+    "/webhooks/twilio", methods=["POST"], content_types=["application/x-www-form-urlencoded"]
+)
+@handles_errors
+def receive_twilio_webhook() -> Response:
+    request = app.current_request
+    assert request is not None
+    signature = request.headers.get("x-twilio-signature")
+    twiml = runtime.twilio_webhook.receive(request.raw_body, signature)
+    return Response(body=twiml, headers={"Content-Type": "text/xml"})
+
+
+@app.on_sns_message(topic=configured_name("EUM_INBOUND_TOPIC", "topic", "eum-inbound"))
+def receive_eum_inbound(event: SNSEvent) -> None:
+    runtime.eum_inbound.receive(event.message)
 
 
 @app.on_sqs_message(queue=configured_name("OUTBOUND_QUEUE", "queue", "outbound"), batch_size=10)

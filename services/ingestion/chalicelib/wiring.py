@@ -14,6 +14,8 @@ from parley import health
 from parley.service import ServiceRuntime
 
 if TYPE_CHECKING:
+    from chalicelib.channels.eum import EumInbound
+    from chalicelib.channels.twilio import TwilioWebhook
     from chalicelib.inbound import InboundProcessor, MetaWebhook
     from chalicelib.inbound.ports import EventPublisher, EventSender, RateLimiter
     from chalicelib.store import WaMessagesStore
@@ -50,6 +52,8 @@ class IngestionRuntime(ServiceRuntime["IngestionSettings"]):
         "rate_limiter",
         "inbound",
         "meta_webhook",
+        "twilio_webhook",
+        "eum_inbound",
         "publisher",
         "whatsapp_secret",
     )
@@ -109,6 +113,18 @@ class IngestionRuntime(ServiceRuntime["IngestionSettings"]):
             max_bytes=self.settings.webhook_max_bytes,
             logger=self.logger,
         )
+
+    @cached_property
+    def twilio_webhook(self) -> TwilioWebhook:
+        from chalicelib.channels.twilio import TwilioWebhook
+
+        return TwilioWebhook.from_settings(self.settings, self.inbound, self.logger)
+
+    @cached_property
+    def eum_inbound(self) -> EumInbound:
+        from chalicelib.channels.eum import EumInbound
+
+        return EumInbound(self.inbound, self.logger)
 
     def whatsapp_secret(self) -> Mapping[str, Any]:
         """The WhatsApp secret (access_token, app_secret, verify_token), cached per container."""

@@ -3,8 +3,11 @@
 | module | what it is |
 |---|---|
 | `webhook` | the webhook POST body as tolerant pydantic models (`Value`, `Message`, `Status`) |
+| `graph` | the Graph API transport (dicts in, dicts out, one place that raises) |
+| `meta_errors` | Meta's error codes and what a sender does about each |
 
-Names are re-exported lazily, so `import parley.whatsapp` costs nothing until a name is used.
+The webhook models are re-exported lazily, so `import parley.whatsapp` costs nothing until a
+name is used.
 """
 
 from __future__ import annotations

@@ -78,6 +78,15 @@ class ContextSettings(ServiceSettings):
     sessions_table: str
     context_queue: str
     turns_queue: str
+    history_ttl_days: int = 90
+    media_wait_seconds: int = 60  # then the turn goes out with the media marked unavailable
+    turn_timeout_seconds: int = 120  # a turn in flight longer is re-requested once, then handed off
+    session_idle_hours: int = 24  # then the session is closed (session.closed)
+    context_token_budget: int = 3000  # summary + recent messages in one turn.requested
+    summary_trigger_messages: int = 40  # summarise once this many messages fall out of the window
+    cache_messages: int = 50  # last messages kept in Redis per active conversation
+    cache_ttl_seconds: int = 24 * 3600
+    api_key: str | None = None  # local stage: the x-api-key the HTTP API requires (IAM in AWS)
 
 
 class AiProcessingSettings(ServiceSettings):

@@ -183,6 +183,9 @@ class MemoryStore:
     def claim_status(self, wamid: str, status: str) -> bool:
         return self.claim_message(f"{wamid}#{status}")
 
+    def release_status(self, wamid: str, status: str) -> None:
+        self.release_message(f"{wamid}#{status}")
+
     def advance_status(self, wamid: str, status: str, at: float) -> None:
         return None
 
@@ -196,6 +199,9 @@ class MemoryStore:
 
     def mark_template_fallback(self, wamid: str) -> bool:
         return False
+
+    def clear_template_fallback(self, wamid: str) -> None:
+        return None
 
 
 class SerialisingSink:

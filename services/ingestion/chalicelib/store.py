@@ -96,6 +96,13 @@ class WaMessagesStore:
     def claim_status(self, wamid: str, status: str) -> bool:
         return self._claim(f"status#{wamid}#{status}", DEDUPE_TTL_SECONDS)
 
+    def release_status(self, wamid: str, status: str) -> None:
+        """Undo a status claim whose publishing failed, so Meta's retry is processed."""
+        self._ddb.delete_item(
+            TableName=self._table,
+            Key={"pk": {"S": f"status#{wamid}#{status}"}, "sk": {"S": "dedupe"}},
+        )
+
     def record_inbound(
         self, phone_number_id: str, wa_id: str, at: float, profile_name: str | None
     ) -> None:
@@ -207,7 +214,8 @@ class WaMessagesStore:
     def advance_status(self, wamid: str, status: str, at: float) -> TrackedMessage | None:
         """Move a tracked message's status forward only (sent < delivered < read; failed is
         terminal). Returns the updated message, or None when the update would go backwards or
-        the message is not ours."""
+        the message is not ours. Re-applying the current status is allowed: that is how a
+        status whose publishing failed is published on Meta's retry."""
         rank = STATUS_RANK.get(status)
         if rank is None:
             return None
@@ -216,7 +224,9 @@ class WaMessagesStore:
                 TableName=self._table,
                 Key={"pk": {"S": f"out#{wamid}"}, "sk": {"S": "tracking"}},
                 UpdateExpression="SET #s = :s, status_rank = :r, status_at = :at",
-                ConditionExpression="attribute_exists(pk) AND status_rank < :r AND #s <> :f",
+                ConditionExpression=(
+                    "attribute_exists(pk) AND status_rank <= :r AND (#s <> :f OR #s = :s)"
+                ),
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues={
                     ":s": {"S": status},
@@ -248,6 +258,14 @@ class WaMessagesStore:
             if _conditional_failed(error):
                 return False
             raise StorageError(f"fallback mark failed: {error}") from error
+
+    def clear_template_fallback(self, wamid: str) -> None:
+        """Undo `mark_template_fallback` when the fallback could not be queued."""
+        self._ddb.update_item(
+            TableName=self._table,
+            Key={"pk": {"S": f"out#{wamid}"}, "sk": {"S": "tracking"}},
+            UpdateExpression="REMOVE template_fallback_sent",
+        )
 
     def erase_customer(self, wa_id: str) -> int:
         """Delete the customer's contact and outbound items; returns how many were deleted."""

@@ -52,3 +52,19 @@ def test_override_refuses_unknown_parts(service: Service) -> None:
 
     with pytest.raises(TypeError, match="publsher"):
         runtime.override(publsher=DownPublisher())
+
+
+def test_status_publish_failure_is_published_on_metas_retry(
+    meta: Any, customer: str, service: Service
+) -> None:
+    from chalicelib.wiring import runtime
+    from test_inbound_statuses import sent_by_us, status_webhook
+
+    wamid, _ = sent_by_us(customer)
+    payload = status_webhook("status_delivered", customer, wamid)
+    runtime.override(publisher=DownPublisher())
+    assert meta.post(payload).status_code >= 500
+    runtime.reset()  # SNS is back
+    assert meta.post(payload).status_code == 200
+    [event] = of_type(take(CONTEXT_QUEUE), "message.status")
+    assert (event["payload"]["message_id"], event["payload"]["status"]) == (wamid, "delivered")

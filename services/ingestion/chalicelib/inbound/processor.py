@@ -166,12 +166,20 @@ class InboundProcessor:
         self.outbound.send(_reply_event(conversation, reply))
 
     def _track_once(self, event: MessageStatusEvent, out: Outcome) -> None:
-        """One delivery receipt, at most once per (wamid, status), never moving backwards.
-        (The store has no release for a status claim: a publish failure here loses the event.)"""
+        """One delivery receipt, at most once per (wamid, status), never moving backwards. If
+        publishing fails, the claim is released so Meta's retry publishes it."""
         p = event.payload
         if not self.store.claim_status(p.message_id, p.status):
             out.duplicates += 1
             return
+        try:
+            self._apply_status(event, out)
+        except Exception:
+            self.store.release_status(p.message_id, p.status)
+            raise
+
+    def _apply_status(self, event: MessageStatusEvent, out: Outcome) -> None:
+        p = event.payload
         tracked = self.store.advance_status(p.message_id, p.status, p.at.timestamp())
         conversation = tracked.conversation if tracked else event.conversation
         if tracked is None:
@@ -188,6 +196,13 @@ class InboundProcessor:
         """Outside the 24 h window: the number's approved template, once per failed message."""
         if not self.store.mark_template_fallback(wamid):
             return
+        try:
+            self._queue_fallback(wamid, conversation, to, out)
+        except Exception:
+            self.store.clear_template_fallback(wamid)
+            raise
+
+    def _queue_fallback(self, wamid: str, conversation: str, to: str, out: Outcome) -> None:
         phone_number_id, _ = split_conversation_key(conversation)
         number = self.number(phone_number_id)
         reply = ReplyRequested(

@@ -1,18 +1,44 @@
 """Parley context service: the sequencer and single writer of conversation history and sessions.
 
-Wiring only; the logic is in chalicelib/ and the shared parley library.
+Wiring only; the logic is in chalicelib/ and the shared parley library. The HTTP API's modules
+(pydantic models, stores) are imported on a route's first call, so importing app.py stays cheap.
 """
 
-from chalice import Chalice, Response
-from chalice.app import SQSEvent
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from chalice import Chalice, IAMAuthorizer, Response
+from chalice.app import Request, SQSEvent
 
 from chalicelib import handlers
 from chalicelib.wiring import runtime
 from parley.http import answers_errors
 from parley.resources import configured_name
 
+if TYPE_CHECKING:
+    from chalicelib.api import ContextApi
+
 app = Chalice(app_name="parley-context")
 handles_errors = answers_errors("context")
+# IAM in AWS; locally (chalice local, tests) the x-api-key header instead, checked in _api().
+AUTHORIZER = None if os.environ.get("PARLEY_STAGE", "local") == "local" else IAMAuthorizer()
+
+
+def _api() -> ContextApi:
+    """The API for the current request, once its caller is authenticated."""
+    from chalicelib import api
+
+    if AUTHORIZER is None:
+        api.check_api_key(_request().headers, runtime.settings.api_key)
+    return api.build_api(runtime)
+
+
+def _request() -> Request:
+    request = app.current_request
+    assert request is not None  # Chalice sets it for every route
+    return request
 
 
 @app.route("/health")
@@ -20,6 +46,33 @@ handles_errors = answers_errors("context")
 def health() -> Response:
     report = runtime.health()
     return Response(body=report, status_code=200 if report["healthy"] else 503)
+
+
+@app.route("/conversations/{key}", methods=["GET"], authorizer=AUTHORIZER)
+@handles_errors
+def get_conversation(key: str) -> Response:
+    return Response(body=_api().transcript(key, _request().query_params))
+
+
+@app.route("/sessions/{key}", methods=["GET"], authorizer=AUTHORIZER)
+@handles_errors
+def get_session(key: str) -> Response:
+    return Response(body=_api().session(key))
+
+
+@app.route("/customers/{wa_id}/export", methods=["GET"], authorizer=AUTHORIZER)
+@handles_errors
+def export_customer(wa_id: str) -> Response:
+    return Response(body=_api().export(wa_id))
+
+
+@app.route("/customers/{wa_id}", methods=["DELETE"], authorizer=AUTHORIZER)
+@handles_errors
+def erase_customer(wa_id: str) -> Response:
+    from chalicelib.api import requester
+
+    report = _api().erase(wa_id, requester(_request().context))
+    return Response(body=report, status_code=202)
 
 
 @app.on_sqs_message(queue=configured_name("CONTEXT_QUEUE", "queue", "context"), batch_size=10)

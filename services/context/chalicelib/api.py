@@ -113,9 +113,10 @@ def _stores(settings: ContextSettings) -> tuple[HistoryStore, SessionStore]:
     from chalicelib.history import DynamoHistoryStore
     from chalicelib.sessions import DynamoSessionStore
 
+    ttl_days = settings.history_ttl_days
     return (
-        DynamoHistoryStore(settings.conversations_table),
-        DynamoSessionStore(settings.sessions_table),
+        DynamoHistoryStore(settings.conversations_table, ttl_days=ttl_days),
+        DynamoSessionStore(settings.sessions_table, ttl_days=ttl_days),
     )
 
 

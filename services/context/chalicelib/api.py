@@ -18,7 +18,7 @@ from parley.errors import ConfigurationError, NotFound, Unauthorized
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from chalicelib.erasure import CustomerCache, CustomerEraser
+    from chalicelib.erasure import ConversationCache, CustomerEraser, CustomerHistory
     from chalicelib.models import HistoryStore, SessionStore
     from parley.service import ServiceRuntime
     from parley.settings import ContextSettings
@@ -109,7 +109,7 @@ def build_api(runtime: ServiceRuntime[ContextSettings]) -> ContextApi:
     return ContextApi(history=history, sessions=sessions, eraser=eraser)
 
 
-def _stores(settings: ContextSettings) -> tuple[HistoryStore, SessionStore]:
+def _stores(settings: ContextSettings) -> tuple[CustomerHistory, SessionStore]:
     from chalicelib.history import DynamoHistoryStore
     from chalicelib.sessions import DynamoSessionStore
 
@@ -120,10 +120,10 @@ def _stores(settings: ContextSettings) -> tuple[HistoryStore, SessionStore]:
     )
 
 
-def _cache(settings: ContextSettings) -> CustomerCache | None:
+def _cache(settings: ContextSettings) -> ConversationCache | None:
     if not settings.redis_url:
         return None
-    from chalicelib.erasure import RedisCustomerKeys
+    from chalicelib.erasure import RedisConversationCache
     from parley.cache import redis_client
 
-    return RedisCustomerKeys(redis_client(settings.redis_url))
+    return RedisConversationCache(redis_client(settings.redis_url))

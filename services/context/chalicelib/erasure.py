@@ -2,9 +2,9 @@
 `customer.erased` so the other services purge what they hold too.
 
 Order: the cache goes first (if Redis is unreachable nothing is erased yet and the caller gets a
-retryable 503, because a cached session left behind could be written back through the
+retryable 502, because a cached session left behind would be served, and saved back, by the
 write-through cache), then DynamoDB, then the cache once more (an event applied meanwhile may have
-re-cached the customer), then the event. Every step is idempotent, so a retried DELETE is safe.
+re-cached a conversation), then the event. Every step is idempotent, so a retried DELETE is safe.
 
 The event's conversation key is the customer's most recently active conversation
 (`<phone_number_id>:<wa_id>`), so it queues behind that conversation's events; when context holds
@@ -14,16 +14,17 @@ nothing about the customer it is `0:<wa_id>` (no business number has id 0). Cons
 
 from __future__ import annotations
 
-import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from chalicelib.models import HistoryStore
 from parley.errors import DependencyError
 
 if TYPE_CHECKING:
     from chalicelib.api_models import ErasureReport
-    from chalicelib.models import HistoryStore, Session, SessionStore
+    from chalicelib.models import Session, SessionStore
     from parley.events import EventBase
 
 NO_CONVERSATION_PHONE_NUMBER_ID = "0"
@@ -34,58 +35,66 @@ class Publisher(Protocol):
     def publish(self, event: EventBase) -> str: ...
 
 
-class CustomerCache(Protocol):
-    def erase_customer(self, wa_id: str) -> int:
-        """Delete every cached key of the customer; the number deleted."""
+class CustomerHistory(HistoryStore, Protocol):
+    def conversations_of(self, wa_id: str) -> list[str]:
+        """The conversation keys the customer has history in."""
         ...
 
 
-class RedisCustomerKeys:
-    """Finds the customer's keys by scanning: every context cache key embeds the conversation key
-    `<phone_number_id>:<wa_id>`, so a key holding the wa_id as a whole number is theirs."""
+class ConversationCache(Protocol):
+    def erase(self, conversations: Collection[str]) -> int:
+        """Delete every cached key of these conversations; the number deleted."""
+        ...
 
-    def __init__(self, redis: Any, prefix: str = "") -> None:
+
+class RedisConversationCache:
+    """The context cache's keys of a conversation (`session_cache.session_key`/`messages_key`,
+    hashed, so they are found from the conversation keys, not by scanning for the wa_id).
+
+    Unlike the cache's own guard, which turns an outage into a miss, an outage here is an error:
+    erasure must not report success while Redis may still hold the customer."""
+
+    def __init__(self, redis: Any) -> None:
         self._redis = redis
-        self._prefix = prefix
 
-    def keys(self, wa_id: str) -> list[bytes]:
-        whole = re.compile(rb"(?<!\d)" + wa_id.encode() + rb"(?!\d)")
-        pattern = f"{self._prefix}*{wa_id}*"  # a wa_id is digits: nothing to escape
-        return [k for k in self._redis.scan_iter(match=pattern, count=1000) if whole.search(k)]
-
-    def erase_customer(self, wa_id: str) -> int:
+    def erase(self, conversations: Collection[str]) -> int:
         import redis
 
+        from chalicelib.session_cache import messages_key, session_key
+
+        keys = [k for c in sorted(conversations) for k in (session_key(c), messages_key(c))]
+        deleted = 0
         try:
-            keys = self.keys(wa_id)
             for start in range(0, len(keys), _DELETE_CHUNK):
-                self._redis.delete(*keys[start : start + _DELETE_CHUNK])
-        except redis.RedisError as exc:
-            raise DependencyError(f"cache unreachable, nothing erased from it: {exc}") from exc
-        return len(keys)
+                deleted += int(self._redis.delete(*keys[start : start + _DELETE_CHUNK]))
+        except (redis.RedisError, OSError) as exc:
+            raise DependencyError(f"cache unreachable, customer not fully erased: {exc}") from exc
+        return deleted
 
 
 @dataclass(frozen=True)
 class CustomerEraser:
-    history: HistoryStore
+    history: CustomerHistory
     sessions: SessionStore
-    cache: CustomerCache | None
+    cache: ConversationCache | None
     publisher: Publisher
     producer: str
 
     def erase(self, wa_id: str, requested_by: str | None = None) -> ErasureReport:
         from chalicelib.api_models import ErasureReport
 
-        cache_keys = self._erase_cache(wa_id)
         sessions = self.sessions.for_customer(wa_id)
+        conversations = {s.conversation for s in sessions}
+        conversations.update(self.history.conversations_of(wa_id))
+        cache_keys = self._erase_cache(conversations)
         messages = self.history.erase_customer(wa_id)
         erased_sessions = self.sessions.erase_customer(wa_id)
-        cache_keys += self._erase_cache(wa_id)
+        cache_keys += self._erase_cache(conversations)
         event = self._erased_event(wa_id, sessions, requested_by)
         self.publisher.publish(event)
         return ErasureReport(
             wa_id=wa_id,
-            conversations=sorted({s.conversation for s in sessions}),
+            conversations=sorted(conversations),
             messages_erased=messages,
             sessions_erased=erased_sessions,
             cache_keys_erased=cache_keys,
@@ -93,8 +102,8 @@ class CustomerEraser:
             event_conversation=event.conversation,
         )
 
-    def _erase_cache(self, wa_id: str) -> int:
-        return self.cache.erase_customer(wa_id) if self.cache is not None else 0
+    def _erase_cache(self, conversations: Collection[str]) -> int:
+        return self.cache.erase(conversations) if self.cache is not None else 0
 
     def _erased_event(
         self, wa_id: str, sessions: list[Session], requested_by: str | None

@@ -15,7 +15,9 @@ from test_api_support import (
     received,
 )
 
+from infra.local.pytest_fixtures import free_port
 from infra.local.service_contract import drain
+from parley.logs import conversation_ref
 
 pytest_plugins = ["infra.local.pytest_fixtures", "test_api_support"]
 
@@ -23,12 +25,30 @@ pytest_plugins = ["infra.local.pytest_fixtures", "test_api_support"]
 ERASED_QUEUES = ("parley-local-media.fifo", "parley-local-outbound.fifo")
 
 
-def redis_keys(url: str, wa_id: str) -> list[bytes]:
-    import redis as redis_lib
+def customer_keys(url: str, wa_id: str, conversations: list[str]) -> list[bytes]:
+    """Every Redis key whose name or value belongs to the customer: named by the wa_id or by a
+    conversation's reference (the cache hashes conversation keys), or holding the wa_id."""
+    import redis
 
+    client = redis.Redis.from_url(url)
     whole = re.compile(rb"(?<!\d)" + wa_id.encode() + rb"(?!\d)")
-    keys = redis_lib.Redis.from_url(url).scan_iter(match=f"*{wa_id}*", count=1000)
-    return [key for key in keys if whole.search(key)]
+    refs = tuple(conversation_ref(c).encode() for c in conversations)
+    return [
+        key
+        for key in client.scan_iter(count=1000)
+        if whole.search(key) or key.endswith(refs) or whole.search(value_of(client, key))
+    ]
+
+
+def value_of(client: Any, key: bytes) -> bytes:
+    kind = client.type(key)
+    if kind == b"string":
+        return bytes(client.get(key) or b"")
+    if kind == b"hash":
+        return b" ".join(k + b"=" + v for k, v in client.hgetall(key).items())
+    if kind == b"list":
+        return b" ".join(client.lrange(key, 0, -1))
+    return bytes(client.dump(key) or b"")  # other types: their serialised form
 
 
 def erased_events(queue: str) -> list[dict[str, Any]]:
@@ -80,7 +100,7 @@ def test_erasure_removes_history_sessions_and_cache_then_publishes_customer_eras
     stranger = api.conversation(2)
     for queue in ERASED_QUEUES:
         drain(queue)
-    assert redis_keys(redis_url, wa_id), "the cache held the customer before the erasure"
+    assert customer_keys(redis_url, wa_id, keys), "the cache held the customer before"
 
     response = api.delete(f"/customers/{wa_id}")
 
@@ -93,7 +113,7 @@ def test_erasure_removes_history_sessions_and_cache_then_publishes_customer_eras
     assert report["event_conversation"] == keys[0]
     export = api.get(f"/customers/{wa_id}/export").json_body
     assert (export["conversations"], export["sessions"], export["messages"]) == ([], [], [])
-    assert redis_keys(redis_url, wa_id) == []
+    assert customer_keys(redis_url, wa_id, keys) == []
     for key in keys:
         assert api.get(f"/conversations/{key}").status_code == 404
         assert api.get(f"/sessions/{key}").status_code == 404
@@ -134,7 +154,25 @@ def test_erasure_keeps_a_wa_id_that_merely_contains_the_customers(api: Api, redi
     wa_id = new_wa_id()
     longer = wa_id + "9"
     kept = api.conversation(1, wa_id=longer)
-    api.conversation(1, wa_id=wa_id)
+    erased = api.conversation(1, wa_id=wa_id)
     assert api.delete(f"/customers/{wa_id}").status_code == 202
     assert api.get(f"/sessions/{kept}").status_code == 200
-    assert redis_keys(redis_url, longer)
+    assert customer_keys(redis_url, longer, [kept])
+    assert customer_keys(redis_url, wa_id, [erased]) == []
+
+
+def test_erasure_with_redis_unreachable_erases_nothing_and_can_be_retried(
+    api: Api, customer: tuple[str, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.wiring import runtime
+
+    wa_id, _ = customer
+    drain(ERASED_QUEUES[0])
+    monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")
+    runtime.reset()  # settings are read once per container
+    response = api.delete(f"/customers/{wa_id}")
+    assert response.status_code == 502
+    assert response.json_body["error"] == "dependency_error"
+    assert "cache unreachable" in response.json_body["message"]
+    assert len(api.get(f"/customers/{wa_id}/export").json_body["messages"]) == 7
+    assert erased_events(ERASED_QUEUES[0]) == []

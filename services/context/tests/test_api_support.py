@@ -108,24 +108,33 @@ class Api:
         return key
 
     def seed(self, events: list[dict[str, Any]]) -> None:
-        """Until the consumer's handlers exist: what they would store, through the stores."""
+        """Until the consumer's handlers exist: what they would store, through the cached stores
+        (DynamoDB written through to Redis)."""
         from chalicelib.api import _stores
         from chalicelib.models import Session, StoredMessage
+        from chalicelib.session_cache import (
+            RedisCachedHistoryStore,
+            RedisCachedSessionStore,
+            RedisGuard,
+        )
         from chalicelib.wiring import runtime
         from parley.cache import redis_client
 
-        history, sessions = _stores(runtime.settings)
+        settings = runtime.settings
+        guard = RedisGuard(lambda: redis_client(settings.redis_url or ""), runtime.logger)
+        history_db, sessions_db = _stores(settings)
+        history = RedisCachedHistoryStore(history_db, guard, 50, 3600)
+        sessions = RedisCachedSessionStore(sessions_db, guard, 3600)
         for event in events:
             p = event["payload"]
-            history.append(
-                StoredMessage(
-                    conversation=event["conversation"],
-                    message_id=p["message_id"],
-                    role="customer",
-                    text=p["text"],
-                    at=p["sent_at"],
-                )
+            message = StoredMessage(
+                conversation=event["conversation"],
+                message_id=p["message_id"],
+                role="customer",
+                text=p["text"],
+                at=p["sent_at"],
             )
+            history.append(message)
             session = sessions.get(event["conversation"]) or Session(
                 conversation=event["conversation"], wa_id=p["wa_id"], profile_name="Ana"
             )
@@ -133,8 +142,7 @@ class Api:
             session.message_count += 1
             session.last_activity_at = datetime.fromisoformat(p["sent_at"])
             sessions.save(session)
-            cache = redis_client(runtime.settings.redis_url or "")
-            cache.set(f"context:session:{event['conversation']}", session.model_dump_json())
+            history.recent(event["conversation"], 10)
 
 
 @pytest.fixture

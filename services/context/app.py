@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from chalice import Chalice, IAMAuthorizer, Response
-from chalice.app import Request, SQSEvent
+from chalice import Chalice, IAMAuthorizer, Rate, Response
+from chalice.app import CloudWatchEvent, Request, SQSEvent
 
 from chalicelib import handlers
 from chalicelib.wiring import runtime
@@ -78,3 +78,9 @@ def erase_customer(wa_id: str) -> Response:
 @app.on_sqs_message(queue=configured_name("CONTEXT_QUEUE", "queue", "context"), batch_size=10)
 def apply_context_events(event: SQSEvent) -> dict[str, object]:
     return runtime.consume(event.to_dict(), handlers.HANDLERS, event.context)
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="sweep_sessions")
+def sweep_sessions(event: CloudWatchEvent) -> dict[str, int]:
+    """Turns past their deadline re-requested or handed off; idle sessions closed."""
+    return handlers.sweep_sessions()

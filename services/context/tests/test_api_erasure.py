@@ -63,7 +63,7 @@ def customer(api: Api) -> tuple[str, list[str]]:
     """A customer with two conversations (two business numbers) and one of someone else."""
     wa_id = new_wa_id()
     keys = [api.conversation(4, wa_id=wa_id), api.conversation(2, wa_id=wa_id)]
-    api.seed([received(keys[0], 10, text="my last word")])  # the most recent conversation
+    api.apply([received(keys[0], 10, text="my last word")])  # the most recent conversation
     return wa_id, keys
 
 

@@ -104,45 +104,8 @@ class Api:
     def conversation(self, messages: int, *, wa_id: str | None = None) -> str:
         """A new conversation holding `messages` customer messages; its key."""
         key = f"{new_phone_number_id()}:{wa_id or new_wa_id()}"
-        self.seed([received(key, n) for n in range(messages)])
+        self.apply([received(key, n) for n in range(messages)])
         return key
-
-    def seed(self, events: list[dict[str, Any]]) -> None:
-        """Until the consumer's handlers exist: what they would store, through the cached stores
-        (DynamoDB written through to Redis)."""
-        from chalicelib.api import _stores
-        from chalicelib.models import Session, StoredMessage
-        from chalicelib.session_cache import (
-            RedisCachedHistoryStore,
-            RedisCachedSessionStore,
-            RedisGuard,
-        )
-        from chalicelib.wiring import runtime
-        from parley.cache import redis_client
-
-        settings = runtime.settings
-        guard = RedisGuard(lambda: redis_client(settings.redis_url or ""), runtime.logger)
-        history_db, sessions_db = _stores(settings)
-        history = RedisCachedHistoryStore(history_db, guard, 50, 3600)
-        sessions = RedisCachedSessionStore(sessions_db, guard, 3600)
-        for event in events:
-            p = event["payload"]
-            message = StoredMessage(
-                conversation=event["conversation"],
-                message_id=p["message_id"],
-                role="customer",
-                text=p["text"],
-                at=p["sent_at"],
-            )
-            history.append(message)
-            session = sessions.get(event["conversation"]) or Session(
-                conversation=event["conversation"], wa_id=p["wa_id"], profile_name="Ana"
-            )
-            session.unanswered.append(p["message_id"])
-            session.message_count += 1
-            session.last_activity_at = datetime.fromisoformat(p["sent_at"])
-            sessions.save(session)
-            history.recent(event["conversation"], 10)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Literal, TypeVar
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from parley.errors import ConfigurationError
@@ -95,6 +95,22 @@ class AiProcessingSettings(ServiceSettings):
     outbound_queue: str
     kb_events_queue: str
     kb_bucket: str
+    # Knowledge retrieval: the SQLite FTS5 index built from kb_bucket, or a Bedrock Knowledge Base.
+    retriever: Literal["sqlite", "bedrock"] = "sqlite"
+    bedrock_knowledge_base_id: str | None = Field(default=None, validate_default=True)
+    kb_index_prefix: str = "index/"  # where the index versions live in kb_bucket (not indexed)
+    kb_chunk_chars: int = Field(default=800, ge=200)
+    kb_chunk_overlap: int = Field(default=150, ge=0)
+    kb_reload_seconds: float = Field(default=30.0, ge=0)  # how often a handler checks the version
+    kb_cache_dir: str | None = None  # index copies per container; default: <tempdir>/parley-kb
+    kb_max_document_bytes: int = 25_000_000
+
+    @field_validator("bedrock_knowledge_base_id")
+    @classmethod
+    def _knowledge_base_id_for_bedrock(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("retriever") == "bedrock" and not value:
+            raise ValueError("required when RETRIEVER=bedrock")
+        return value
 
 
 class MediaSettings(ServiceSettings):

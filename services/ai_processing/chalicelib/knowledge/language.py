@@ -1,0 +1,91 @@
+"""English and Spanish text for the full-text index: tokens, stopwords, language, stems.
+
+FTS5's porter tokenizer is English-only, so the index stores text already stemmed with Snowball
+(`snowballstemmer`, pure Python): a chunk in the column of its language, a query in both. Accents
+are folded after stemming, so `matricula` finds `matrícula`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import cache
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from snowballstemmer import BaseStemmer
+
+Language = Literal["en", "es"]
+LANGUAGES: tuple[Language, ...] = ("en", "es")
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+def _wordset(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+STOPWORDS: dict[Language, frozenset[str]] = {
+    "en": _wordset(
+        """a about after all also am an and any are as at be been before being but by can could
+        did do does doing for from had has have having he her here his how i if in into is it its
+        me my no not of off on once only or other our out over own same she should so some such
+        than that the their them then there these they this those through to too under until up
+        very was we were what when where which while who whom why will with would you your"""
+    ),
+    "es": _wordset(
+        """a al algo algunas algunos ante antes como con contra cual cuales cuando de del desde
+        donde durante e el ella ellas ellos en entre era eran es esa esas ese eso esos esta estas
+        este esto estos fue fueron ha hay la las le les lo los mas me mi mis mucho muy más nada
+        ni no nos o os otra otro para pero poco por porque que quien se ser si sin sobre son su
+        sus también tanto te tiene tu tus un una uno unos usted ustedes y ya yo él
+        qué cómo cuándo dónde cuál cuánto cuánta cuántos cuántas"""
+    ),
+}
+_SPANISH_MARKS = frozenset("ñ¿¡áéíóú")
+
+
+def tokens(text: str) -> list[str]:
+    return _TOKEN.findall(text.lower())
+
+
+def detect_language(text: str, default: Language = "en") -> Language:
+    """The language with more stopword hits (Spanish punctuation and letters count too)."""
+    words = tokens(text)
+    english = sum(word in STOPWORDS["en"] for word in words)
+    spanish = sum(word in STOPWORDS["es"] for word in words)
+    spanish += sum(ch in _SPANISH_MARKS for ch in text.lower()) // 3
+    if spanish == english:
+        return default
+    return "es" if spanish > english else "en"
+
+
+@cache
+def _stemmer(language: Language) -> BaseStemmer:
+    import snowballstemmer
+
+    return snowballstemmer.stemmer({"en": "english", "es": "spanish"}[language])
+
+
+def fold(word: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", word)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def stems(text: str, language: Language, *, keep_stopwords: bool = False) -> list[str]:
+    """Stemmed, accent-folded tokens of `text` in `language`, stopwords dropped."""
+    words = tokens(text)
+    if not keep_stopwords:
+        words = [w for w in words if w not in STOPWORDS[language]]
+    return [fold(stem) for stem in _stemmer(language).stemWords(words)]
+
+
+def query_stems(query: str) -> dict[Language, list[str]]:
+    """The query stemmed in each language, without the stopwords of either (unless it is nothing
+    but stopwords): the query's language is not known, and a stopword adds only noise."""
+    words = tokens(query)
+    content = [w for w in words if w not in STOPWORDS["en"] and w not in STOPWORDS["es"]]
+    result: dict[Language, list[str]] = {}
+    for language in LANGUAGES:
+        stemmed = _stemmer(language).stemWords(content or words)
+        result[language] = list(dict.fromkeys(fold(stem) for stem in stemmed))
+    return result

@@ -57,8 +57,9 @@ def test_override_refuses_unknown_parts(service: Service) -> None:
 def test_status_publish_failure_is_published_on_metas_retry(
     meta: Any, customer: str, service: Service
 ) -> None:
-    from chalicelib.wiring import runtime
     from test_inbound_statuses import sent_by_us, status_webhook
+
+    from chalicelib.wiring import runtime
 
     wamid, _ = sent_by_us(customer)
     payload = status_webhook("status_delivered", customer, wamid)

@@ -8,8 +8,9 @@ are folded after stemming, so `matricula` finds `matrícula`.
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
-from functools import cache
+from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
@@ -59,11 +60,24 @@ def detect_language(text: str, default: Language = "en") -> Language:
     return "es" if spanish > english else "en"
 
 
-@cache
-def _stemmer(language: Language) -> BaseStemmer:
-    import snowballstemmer
+_local = threading.local()  # a Snowball stemmer keeps state while it works: one per thread
 
-    return snowballstemmer.stemmer({"en": "english", "es": "spanish"}[language])
+
+def _stemmer(language: Language) -> BaseStemmer:
+    stemmers: dict[str, BaseStemmer] | None = getattr(_local, "stemmers", None)
+    if stemmers is None:
+        stemmers = _local.stemmers = {}
+    if language not in stemmers:
+        import snowballstemmer
+
+        stemmers[language] = snowballstemmer.stemmer({"en": "english", "es": "spanish"}[language])
+    return stemmers[language]
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str, language: Language) -> str:
+    """One word's accent-folded stem (memoised: documents repeat their words)."""
+    return fold(_stemmer(language).stemWord(word))
 
 
 def fold(word: str) -> str:
@@ -76,7 +90,7 @@ def stems(text: str, language: Language, *, keep_stopwords: bool = False) -> lis
     words = tokens(text)
     if not keep_stopwords:
         words = [w for w in words if w not in STOPWORDS[language]]
-    return [fold(stem) for stem in _stemmer(language).stemWords(words)]
+    return [stem(word, language) for word in words]
 
 
 def query_stems(query: str) -> dict[Language, list[str]]:
@@ -86,6 +100,5 @@ def query_stems(query: str) -> dict[Language, list[str]]:
     content = [w for w in words if w not in STOPWORDS["en"] and w not in STOPWORDS["es"]]
     result: dict[Language, list[str]] = {}
     for language in LANGUAGES:
-        stemmed = _stemmer(language).stemWords(content or words)
-        result[language] = list(dict.fromkeys(fold(stem) for stem in stemmed))
+        result[language] = list(dict.fromkeys(stem(word, language) for word in content or words))
     return result

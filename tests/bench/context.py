@@ -115,8 +115,8 @@ def configure(endpoint: str, redis_url: str) -> None:
 def fresh_emulators(endpoint: str, redis_url: str) -> None:
     """Empty moto and Redis, then provision every resource again.
 
-    Each phase starts from empty tables: moto's TransactWriteItems deep-copies every table it
-    holds (for rollback), so its cost grows with all the data written before."""
+    Each phase starts from empty tables: moto's TransactWriteItems deep-copies the tables it
+    touches (for rollback), so its cost grows with everything written before."""
     import redis
     import requests
 
@@ -160,8 +160,7 @@ def received(conversation: str, n: int, at: datetime) -> dict[str, Any]:
 
 
 def conversation_events(key: str, count: int) -> list[dict[str, Any]]:
-    start = datetime.now(UTC)
-    return [received(key, n, start + timedelta(milliseconds=n)) for n in range(count)]
+    return [received(key, n, datetime.now(UTC) + timedelta(milliseconds=n)) for n in range(count)]
 
 
 def sqs_event(events: list[dict[str, Any]], queue: str) -> dict[str, Any]:
@@ -317,8 +316,7 @@ def assembly_latencies(samples: int) -> tuple[list[float], int]:
 
 
 def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+    return sorted(values)[min(len(values) - 1, round(q * (len(values) - 1)))]
 
 
 # --- report -------------------------------------------------------------------------------------

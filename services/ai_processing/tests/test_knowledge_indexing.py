@@ -291,3 +291,39 @@ def test_a_failed_run_is_retried(kb: KnowledgeBase, monkeypatch: pytest.MonkeyPa
     result = kb.deliver(expected=1)
 
     assert len(result["batchItemFailures"]) == 1
+
+
+class WordsEmbedder:
+    """A stand-in embedding provider: a vector of word counts over a fixed vocabulary."""
+
+    model = "test-words-v1"
+    vocabulary = ("music", "sport", "harpsichord", "climbing", "instrument", "wall")
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def embed(self, texts: Any) -> list[list[float]]:
+        self.calls += 1
+        return [[float(text.lower().count(word)) for word in self.vocabulary] for text in texts]
+
+
+def test_vectors_are_built_and_used_only_with_an_embedding_provider(
+    kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    from chalicelib.knowledge import IndexCache, KnowledgeBaseIndexer, SqliteFtsRetriever
+
+    kb.put("demo/a.md", b"# A\n\nThe harpsichord room: music, music, instrument practice.")
+    kb.put("demo/b.md", b"# B\n\nThe climbing wall: sport, and the harpsichord poster.")
+    kb.deliver(expected=2)
+    assert kb.manifest()["embedding_model"] is None  # none by default
+
+    embedder = WordsEmbedder()
+    cache = IndexCache(tmp_path / "embedded")
+    result = KnowledgeBaseIndexer(kb.runtime.kb_store, cache, embedder=embedder).sync()
+
+    assert sorted(result.indexed) == ["demo/a.md", "demo/b.md"]  # another model: rebuilt
+    assert kb.manifest()["embedding_model"] == "test-words-v1"
+    retriever = SqliteFtsRetriever(kb.runtime.kb_store, cache, embedder=embedder)
+    ranked = [p.document for p in retriever.search("harpsichord sport climbing wall", k=2)]
+    assert ranked == ["demo/b.md", "demo/a.md"]
+    assert embedder.calls == 3  # once per document, once for the query

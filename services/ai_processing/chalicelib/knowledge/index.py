@@ -19,7 +19,7 @@ from chalicelib.knowledge.language import Language, detect_language, query_stems
 from parley.errors import ConfigurationError
 
 SCHEMA_VERSION = 1
-OTHER_LANGUAGE_WEIGHT = 0.6
+OTHER_LANGUAGE_WEIGHT = 0.5
 _SCHEMA = """
 CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE documents (

@@ -104,6 +104,25 @@ class AiProcessingSettings(ServiceSettings):
     kb_reload_seconds: float = Field(default=30.0, ge=0)  # how often a handler checks the version
     kb_cache_dir: str | None = None  # index copies per container; default: <tempdir>/parley-kb
     kb_max_document_bytes: int = 25_000_000
+    # Chat-model provider (chalicelib.providers.build_chat_model): the offline local engine, Bedrock
+    # Converse or any OpenAI-compatible server. A model id per tier (fast/standard/advanced).
+    llm_provider: Literal["local", "bedrock", "openai"] = "local"
+    bedrock_model_fast: str = "anthropic.claude-3-haiku-20240307-v1:0"
+    bedrock_model_standard: str = "anthropic.claude-3-5-haiku-20241022-v1:0"
+    bedrock_model_advanced: str = "anthropic.claude-3-5-sonnet-20241022-v2:0"
+    bedrock_guardrail_id: str | None = None
+    bedrock_guardrail_version: str = "DRAFT"
+    bedrock_prompt_caching: bool = True
+    openai_base_url: str = "http://localhost:8000/v1"
+    openai_api_key: str | None = None  # local servers need none
+    openai_api_key_secret_id: str | None = None  # Secrets Manager id, preferred over the key
+    openai_model_fast: str = "local-model"
+    openai_model_standard: str = "local-model"
+    openai_model_advanced: str = "local-model"
+    model_timeout_seconds: float = Field(default=20.0, gt=0)  # one model call
+    model_retry_budget_seconds: float = Field(default=30.0, ge=0)  # all attempts of one call
+    circuit_breaker_failures: int = Field(default=5, ge=1)  # consecutive failures that open it
+    circuit_breaker_reset_seconds: float = Field(default=30.0, gt=0)  # open before a probe
 
     @field_validator("bedrock_knowledge_base_id")
     @classmethod

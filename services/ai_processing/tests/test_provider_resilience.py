@@ -151,7 +151,7 @@ def _settings(**values: object) -> object:
         "kb_events_queue": "k",
         "kb_bucket": "b",
     }
-    return AiProcessingSettings(**{**base, **values})  # type: ignore[arg-type]
+    return AiProcessingSettings(**{**base, **values})
 
 
 @pytest.mark.parametrize(
@@ -171,5 +171,5 @@ def _settings(**values: object) -> object:
 def test_the_factory_builds_the_configured_provider(
     values: dict[str, object], check: Callable[[object], bool]
 ) -> None:
-    model = build_chat_model(_settings(**values))  # type: ignore[arg-type]
+    model = build_chat_model(_settings(**values))
     assert check(model)

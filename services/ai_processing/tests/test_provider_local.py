@@ -29,7 +29,7 @@ def kb(tmp_path_factory: pytest.TempPathFactory) -> DemoKnowledgeBase:
 def _loop(kb: DemoKnowledgeBase, question: str, language: str | None = None) -> str:
     """Both steps of the agent loop: search call, then the answer from the passages."""
     model = LocalChatModel()
-    request = ask(model, question).model_copy(update={"language": language})
+    request = ask(question).model_copy(update={"language": language})
     first = model.complete(request)
     assert first.stop_reason == "tool_use"
     assert [c.name for c in first.tool_calls] == ["search_knowledge"]
@@ -78,9 +78,7 @@ def test_passages_that_do_not_answer_get_an_honest_reply(kb: DemoKnowledgeBase) 
 
 def test_honest_reply_in_spanish_when_nothing_is_found() -> None:
     model = LocalChatModel()
-    request = ask(model, "¿Tienen un programa de odontología?").model_copy(
-        update={"language": "es"}
-    )
+    request = ask("¿Tienen un programa de odontología?").model_copy(update={"language": "es"})
     first = model.complete(request)
     second = model.complete(with_results(request, first, [passages_result([])]))
     assert second.text is not None and "no encontré" in second.text and "persona" in second.text
@@ -101,14 +99,14 @@ def test_honest_reply_in_spanish_when_nothing_is_found() -> None:
 )
 def test_small_talk_is_answered_without_a_search(message: str, expected: str) -> None:
     model = LocalChatModel()
-    response = model.complete(ask(model, message))
+    response = model.complete(ask(message))
     assert not response.tool_calls
     assert response.text is not None and response.text.startswith(expected)
 
 
 def test_a_greeting_with_a_question_is_a_question() -> None:
     model = LocalChatModel()
-    response = model.complete(ask(model, "Hi, when do classes start?"))
+    response = model.complete(ask("Hi, when do classes start?"))
     assert [c.name for c in response.tool_calls] == ["search_knowledge"]
 
 
@@ -118,7 +116,7 @@ def test_a_greeting_with_a_question_is_a_question() -> None:
 )
 def test_a_request_for_a_person_calls_the_handoff_tool(message: str) -> None:
     model = LocalChatModel()
-    request = ask(model, message)
+    request = ask(message)
     first = model.complete(request)
     assert [c.name for c in first.tool_calls] == ["handoff_to_human"]
     assert first.tool_calls[0].arguments == {"reason": "customer_requested_person"}
@@ -128,7 +126,7 @@ def test_a_request_for_a_person_calls_the_handoff_tool(message: str) -> None:
 
 def test_a_request_for_a_person_without_the_tool_is_still_answered() -> None:
     model = LocalChatModel()
-    response = model.complete(ask(model, "quiero hablar con una persona", tools=[SEARCH]))
+    response = model.complete(ask("quiero hablar con una persona", tools=[SEARCH]))
     assert response.text is not None and "persona" in response.text
 
 
@@ -141,14 +139,14 @@ def test_a_request_for_a_person_without_the_tool_is_still_answered() -> None:
 )
 def test_out_of_scope_without_a_search_tool(message: str, language: str, expected: str) -> None:
     model = LocalChatModel()
-    request = ask(model, message, tools=[HANDOFF]).model_copy(update={"language": language})
+    request = ask(message, tools=[HANDOFF]).model_copy(update={"language": language})
     response = model.complete(request)
     assert response.text is not None and expected in response.text
 
 
 def test_a_failed_tool_gets_an_apology_and_the_offer_of_a_person() -> None:
     model = LocalChatModel()
-    request = ask(model, "When is the deadline?")
+    request = ask("When is the deadline?")
     first = model.complete(request)
     follow = with_results(request, first, ["search failed"])
     messages = [*follow.messages[:-1], follow.messages[-1].model_copy(update={"is_error": True})]
@@ -181,9 +179,7 @@ def test_english_passages_answer_a_spanish_question_with_a_note() -> None:
         score=1.0,
     )
     model = LocalChatModel()
-    request = ask(model, "¿A qué hora son los tours del campus?").model_copy(
-        update={"language": "es"}
-    )
+    request = ask("¿A qué hora son los tours del campus?").model_copy(update={"language": "es"})
     first = model.complete(request)
     text = model.complete(with_results(request, first, [passages_result([passage])])).text
     assert text is not None and "10:00 a.m." in text and "en inglés" in text

@@ -58,8 +58,8 @@ class DemoKnowledgeBase:
         ]
 
 
-def ask(model: object, question: str, *, tools: list[ToolSpec] | None = None) -> ChatRequest:
-    del model
+def ask(question: str, *, tools: list[ToolSpec] | None = None) -> ChatRequest:
+    """The first request of a turn: the customer's question and the tools."""
     return ChatRequest(
         system="You are the admissions assistant.",
         messages=[ChatMessage(role="user", content=question)],

@@ -9,7 +9,7 @@ from pathlib import Path
 from flask import Flask, Response, jsonify
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from . import control, customer, graph, twilio_api
+from . import business_api, control, customer, graph, twilio_api
 from .config import SimConfig
 from .statuses import Scheduler, StatusEngine
 from .store import State
@@ -34,6 +34,7 @@ def create_app(config: SimConfig | None = None) -> Flask:
     app.register_blueprint(customer.bp)
     app.register_blueprint(control.bp)
     twilio_api.register(app)
+    app.register_blueprint(business_api.bp)
 
     @app.get("/_sim/health")
     def health() -> Response:

@@ -104,6 +104,8 @@ class AiProcessingSettings(ServiceSettings):
     kb_reload_seconds: float = Field(default=30.0, ge=0)  # how often a handler checks the version
     kb_cache_dir: str | None = None  # index copies per container; default: <tempdir>/parley-kb
     kb_max_document_bytes: int = 25_000_000
+    # The business API the get_application_status tool calls (GET <url>/<application id>).
+    application_status_url: str | None = None
     # Chat-model provider (chalicelib.providers.build_chat_model): the offline local engine, Bedrock
     # Converse or any OpenAI-compatible server. A model id per tier (fast/standard/advanced).
     llm_provider: Literal["local", "bedrock", "openai"] = "local"

@@ -1,0 +1,5 @@
+"""The turn handler: what the customer experiences."""
+
+from chalicelib.turns.handler import TurnDeps, TurnHandler
+
+__all__ = ["TurnDeps", "TurnHandler"]

@@ -1,0 +1,280 @@
+"""The turn handler (consumer of `turn.requested`): guardrails in, language, supervisor routing,
+the agent loop, guardrails out; then `reply.requested`, `handoff.requested` and `turn.completed`.
+
+The customer always gets a reply: when the model or a tool fails, an honest holding message and a
+handoff to a person.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from chalicelib.agents.schema import AgentConfig, AgentsConfig
+from chalicelib.response_cache import CachedAnswer, ResponseCache, cache_key
+from chalicelib.tools import MalformedToolCall, ToolContext, ToolFailed, ToolRegistry
+from chalicelib.turns.agent import AgentOutcome, AgentRunner, Conversation
+from chalicelib.turns.guardrails import check_output, choices, redact, used_sources
+from chalicelib.turns.language import detect_language
+from chalicelib.turns.messages import OFFER_BUTTONS, say
+from chalicelib.turns.outcome import (
+    Stopwatch,
+    TurnOutcome,
+    completed_event,
+    handoff_event,
+    reply_event,
+)
+from chalicelib.turns.routing import Route, Supervisor
+from parley.chat import ChatMessage, ChatModel
+from parley.errors import DependencyError, ParleyError
+from parley.events import EventBase, TurnRequestedEvent
+from parley.logs import conversation_ref
+from parley.payloads import ContextMessage
+from parley.retrieval import Retriever
+
+
+@dataclass
+class TurnDeps:
+    config: AgentsConfig
+    model: ChatModel
+    retriever: Retriever
+    tools: ToolRegistry
+    send_reply: Callable[[EventBase], object]
+    publish: Callable[[EventBase], object]
+    cache: ResponseCache | None = None
+    logger: Any = None
+    use_model_routing: bool = False
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+
+def _texts(messages: list[ContextMessage]) -> str:
+    parts = [m.text or m.media_note or "" for m in messages if m.role == "customer"]
+    return "\n".join(p for p in parts if p).strip()
+
+
+def _history(messages: list[ContextMessage], keep: int) -> list[ChatMessage]:
+    recent = messages[-keep:] if keep else []
+    return [
+        ChatMessage(role="user" if m.role == "customer" else "assistant", content=redact(m.text))
+        for m in recent
+        if m.text or m.media_note
+    ]
+
+
+def _failure_reason(error: BaseException) -> str:
+    if isinstance(error, MalformedToolCall | ToolFailed):
+        return "tool"
+    if isinstance(error, DependencyError):  # model errors, throttling, breaker open, budget
+        return "model_unavailable"
+    return "other"
+
+
+class TurnHandler:
+    def __init__(self, deps: TurnDeps) -> None:
+        self.deps = deps
+        self.supervisor = Supervisor(deps.config, deps.model, deps.use_model_routing)
+        self.runner = AgentRunner(deps.model, deps.tools, deps.config.limits)
+
+    def __call__(self, event: TurnRequestedEvent) -> None:
+        watch = Stopwatch()
+        outcome = self.decide(event, watch)
+        outcome.latency_ms = watch.total()
+        with watch.stage("publish"):
+            self.deps.send_reply(reply_event(event, outcome))
+            if outcome.handoff is not None:
+                self.deps.publish(handoff_event(event, outcome))
+        outcome.latency_ms = watch.total()
+        self.deps.publish(completed_event(event, outcome))
+        self._log(event, outcome)
+
+    def decide(self, event: TurnRequestedEvent, watch: Stopwatch) -> TurnOutcome:
+        turn = event.payload
+        with watch.stage("guard_in"):
+            text = redact(_texts(turn.messages))
+            language = detect_language(text, turn.session.language)
+        if not text:
+            return TurnOutcome(say("withheld", language), language, intent="empty")
+        with watch.stage("route"):
+            route = self.supervisor.route(text, language)
+        early = self._early_exit(route, turn.session.low_confidence_streak, language)
+        if early is not None:
+            return early
+        agent = self.deps.config.agent(route.agent)
+        convo = Conversation(
+            summary=redact(turn.summary),
+            history=_history(turn.history, self.deps.config.limits.history_messages),
+            text=text,
+            language=language,
+        )
+        with watch.stage("answer"):
+            outcome = self._answer(agent, route, convo, event, watch)
+        return outcome
+
+    def _early_exit(self, route: Route, streak: int, language: str) -> TurnOutcome | None:
+        base = TurnOutcome(
+            "", language, intent=route.intent, agent=route.agent, confidence=route.confidence
+        )
+        if route.intent == self.deps.config.supervisor.human_intent:
+            return replace(base, text=say("handoff", language), handoff="customer_request")
+        low = route.confidence < self.deps.config.supervisor.min_confidence
+        if low and streak >= 1:
+            detail = f"low confidence {streak + 1} turns in a row"
+            text = say("low_confidence", language)
+            return replace(base, text=text, handoff="low_confidence", handoff_detail=detail)
+        return None
+
+    def _answer(
+        self,
+        agent: AgentConfig,
+        route: Route,
+        convo: Conversation,
+        event: TurnRequestedEvent,
+        watch: Stopwatch,
+    ) -> TurnOutcome:
+        key = self._cache_key(agent, route, convo)
+        cached = self.deps.cache.get(key) if key and self.deps.cache else None
+        if cached is not None:
+            return self._from_cache(cached, route, convo.language)
+        try:
+            result = self.runner.run(
+                agent, convo, self._tool_context(event, agent, convo), self._budget(event)
+            )
+        except Exception as error:
+            return self._holding(route, convo.language, error)
+        outcome = self._from_agent(result, agent, route, convo.language)
+        if key and self.deps.cache and outcome.sources and not outcome.handoff:
+            self.deps.cache.put(
+                key,
+                CachedAnswer(
+                    text=outcome.text,
+                    buttons=outcome.buttons,
+                    sources=outcome.sources,
+                    intent=route.intent,
+                ),
+            )
+        return outcome
+
+    def _from_agent(
+        self, result: AgentOutcome, agent: AgentConfig, route: Route, language: str
+    ) -> TurnOutcome:
+        base = TurnOutcome(
+            "",
+            language,
+            intent=route.intent,
+            agent=agent.name,
+            confidence=route.confidence,
+            input_tokens=result.input_tokens,
+            output_tokens=result.output_tokens,
+        )
+        if result.handoff_reason:
+            reason = "customer_request" if "customer" in result.handoff_reason else "tool"
+            return replace(
+                base,
+                text=say("handoff", language),
+                handoff=reason,
+                handoff_detail=redact(result.handoff_reason)[:200],
+            )
+        if result.searched and not result.sources:
+            return replace(
+                base,
+                text=say("no_information", language),
+                buttons=list(OFFER_BUTTONS[language]),
+            )
+        if not result.text:
+            return replace(
+                base,
+                text=say("holding", language),
+                handoff="model_unavailable",
+                handoff_detail="empty answer",
+            )
+        body, buttons = choices(result.text)
+        sources = used_sources(body, result.sources)
+        if result.searched and not sources and not buttons and body.endswith("?"):
+            buttons = list(OFFER_BUTTONS[language])  # an honest "not found" offering a person
+        checked = check_output(
+            body,
+            system_prompt=agent.system_prompt,
+            sources=sources,
+            language=language,
+            max_chars=self.deps.config.limits.max_reply_chars,
+        )
+        return replace(
+            base,
+            text=checked.text,
+            buttons=buttons,
+            sources=sources,
+            problems=checked.problems,
+        )
+
+    def _holding(self, route: Route, language: str, error: BaseException) -> TurnOutcome:
+        code = error.code if isinstance(error, ParleyError) else type(error).__name__
+        if self.deps.logger is not None:
+            self.deps.logger.warning("agent failed; handing off", extra={"error_code": code})
+        return TurnOutcome(
+            say("holding", language),
+            language,
+            intent=route.intent,
+            agent=route.agent,
+            confidence=route.confidence,
+            handoff=_failure_reason(error),
+            handoff_detail=code,
+        )
+
+    def _from_cache(self, cached: CachedAnswer, route: Route, language: str) -> TurnOutcome:
+        return TurnOutcome(
+            cached.text,
+            language,
+            buttons=list(cached.buttons),
+            intent=route.intent,
+            agent=route.agent,
+            confidence=route.confidence,
+            sources=list(cached.sources),
+            cached=True,
+        )
+
+    def _cache_key(self, agent: AgentConfig, route: Route, convo: Conversation) -> str | None:
+        version = getattr(self.deps.retriever, "version", None)
+        greeting = route.intent in self.deps.config.supervisor.greeting_intents
+        if not version or greeting or "search_knowledge" not in agent.tools:
+            return None
+        return cache_key(convo.text, str(version), agent.name, convo.language)
+
+    def _tool_context(
+        self, event: TurnRequestedEvent, agent: AgentConfig, convo: Conversation
+    ) -> ToolContext:
+        limits = self.deps.config.limits
+        return ToolContext(
+            conversation=event.conversation,
+            language=convo.language,
+            retriever=self.deps.retriever,
+            collections=agent.collections,
+            passages=limits.passages,
+            passage_chars=limits.passage_chars,
+            now=self.deps.now,
+        )
+
+    def _budget(self, event: TurnRequestedEvent) -> float:
+        left = (event.payload.deadline - self.deps.now()).total_seconds()
+        return max(1.0, min(self.deps.config.limits.time_budget_seconds, left))
+
+    def _log(self, event: TurnRequestedEvent, outcome: TurnOutcome) -> None:
+        if self.deps.logger is None:
+            return
+        self.deps.logger.info(
+            "turn answered",
+            extra={
+                "conversation_ref": conversation_ref(event.conversation),
+                "event_id": event.event_id,
+                "intent": outcome.intent,
+                "agent": outcome.agent,
+                "confidence": outcome.confidence,
+                "language": outcome.language,
+                "handoff": outcome.handoff,
+                "cached": outcome.cached,
+                "sources": [p.document for p in outcome.sources],
+                "problems": outcome.problems,
+                "latency_ms": outcome.latency_ms,
+            },
+        )

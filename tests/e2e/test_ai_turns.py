@@ -1,0 +1,172 @@
+"""The customer's experience end to end over `make run`'s stack (infra/local/devstack.py on free
+ports): a message into the WhatsApp simulator -> ingestion webhook -> context -> turns.fifo ->
+ai_processing (local provider, demo knowledge base) -> outbound.fifo -> ingestion -> the reply
+recorded by the simulator; a request for a person -> handoff.requested on escalation.fifo."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.local.devstack import DevStack, StackPorts
+from infra.local.pytest_fixtures import free_port
+
+SERVICES = ("ingestion", "ai_processing", "context", "media", "escalation")
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
+    ports = StackPorts(
+        moto=free_port(),
+        redis=free_port(),
+        simulator=free_port(),
+        services={s: free_port() for s in SERVICES},
+    )
+    run_dir: Path = tmp_path_factory.mktemp("run")
+    saved = os.environ.get("APPLICATION_STATUS_URL")
+    os.environ["APPLICATION_STATUS_URL"] = (
+        f"http://127.0.0.1:{ports.simulator}/_business/applications"
+    )
+    devstack = DevStack(ports, run_dir)
+    try:
+        devstack.start()
+        _wait_for_index(devstack)
+        yield devstack
+    finally:
+        devstack.stop()
+        if saved is None:
+            os.environ.pop("APPLICATION_STATUS_URL", None)
+        else:
+            os.environ["APPLICATION_STATUS_URL"] = saved
+
+
+def _aws(stack: DevStack, service: str) -> Any:
+    import boto3
+
+    return boto3.client(
+        service,
+        endpoint_url=stack.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+
+
+def _wait_for_index(stack: DevStack, timeout: float = 60.0) -> None:
+    s3 = _aws(stack, "s3")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            body = s3.get_object(Bucket="parley-local-knowledge-base", Key="index/current.json")
+            if len(json.loads(body["Body"].read()).get("documents", {})) >= 8:
+                return
+        except s3.exceptions.NoSuchKey:
+            pass
+        time.sleep(0.5)
+    raise AssertionError("the demo knowledge base was not indexed")
+
+
+def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return dict(json.loads(response.read()))
+
+
+def _get(url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return dict(json.loads(response.read()))
+
+
+def _reply_to(stack: DevStack, wa_id: str, text: str, timeout: float = 45.0) -> dict[str, Any]:
+    _post(f"{stack.simulator_url}/_sim/customer/messages", {"from": wa_id, "text": text})
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = _get(f"{stack.simulator_url}/_sim/requests?to={wa_id}")["requests"]
+        sends = [r for r in found if _message_text(r)]
+        if sends:
+            return dict(sends[-1])
+        time.sleep(0.3)
+    raise AssertionError(f"no reply to {text!r} within {timeout}s")
+
+
+def _message_text(request: dict[str, Any]) -> str:
+    body = request.get("body") or request.get("payload") or request
+    if not isinstance(body, dict):
+        return ""
+    if isinstance(body.get("text"), dict):
+        return str(body["text"].get("body", ""))
+    interactive = body.get("interactive")
+    if isinstance(interactive, dict):
+        return str((interactive.get("body") or {}).get("text", ""))
+    return ""
+
+
+def test_fall_deadline_is_answered_in_english_from_the_calendar(stack: DevStack) -> None:
+    reply = _message_text(_reply_to(stack, "15551230001", "When is the fall application deadline?"))
+    assert "deadlines-and-calendar.md" in reply
+    assert "deadline" in reply.lower() and "2027" in reply
+    assert "Source" in reply
+
+
+def test_tuition_question_in_spanish_is_answered_in_spanish(stack: DevStack) -> None:
+    reply = _message_text(_reply_to(stack, "15551230002", "¿Cuánto cuesta la matrícula?"))
+    assert "Fuente" in reply
+    assert ".md" in reply
+    assert "$" in reply
+
+
+def _observe_handoffs(stack: DevStack) -> str:
+    """A queue of our own subscribed to the topic for handoff.requested: the escalation service
+    consumes escalation.fifo itself, so the test watches the same events on a second queue."""
+    sqs, sns = _aws(stack, "sqs"), _aws(stack, "sns")
+    url = sqs.create_queue(
+        QueueName="e2e-handoffs.fifo",
+        Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "false"},
+    )["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    topic = next(
+        t["TopicArn"]
+        for t in sns.list_topics()["Topics"]
+        if t["TopicArn"].endswith(":parley-local-conversation-events.fifo")
+    )
+    sns.subscribe(
+        TopicArn=topic,
+        Protocol="sqs",
+        Endpoint=arn,
+        Attributes={
+            "RawMessageDelivery": "true",
+            "FilterPolicy": json.dumps({"event_type": ["handoff.requested"]}),
+        },
+    )
+    return str(url)
+
+
+def test_asking_for_a_person_publishes_handoff_requested(stack: DevStack) -> None:
+    wa_id = "15551230003"
+    url = _observe_handoffs(stack)
+    reply = _message_text(_reply_to(stack, wa_id, "I want to talk to a person"))
+    assert "person" in reply.lower()
+    sqs = _aws(stack, "sqs")
+    deadline = time.monotonic() + 30
+    seen: list[dict[str, Any]] = []
+    while time.monotonic() < deadline and not seen:
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        for message in got.get("Messages", []):
+            event = json.loads(message["Body"])
+            event = json.loads(event["Message"]) if "Message" in event else event
+            if event.get("type") == "handoff.requested" and wa_id in event["conversation"]:
+                seen.append(event)
+    assert seen, "handoff.requested was not published"
+    assert seen[0]["payload"]["reason"] == "customer_request"

@@ -96,3 +96,16 @@ def test_unset_api_key_refuses_every_call_naming_the_setting(
 
 def test_health_needs_no_key(api: Api) -> None:
     assert api.client.http.get("/health").status_code == 200
+
+
+def test_sweeper_runs_every_minute_and_reports_what_it_did(api: Api) -> None:
+    import app
+
+    [schedule] = [s for s in app.app.event_sources if getattr(s, "name", "") == "sweep_sessions"]
+    assert schedule.schedule_expression.to_string() == "rate(1 minute)"
+    event = api.client.events.generate_cw_event(
+        source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]
+    )
+    report = api.client.lambda_.invoke("sweep_sessions", event).payload
+    assert isinstance(report, dict)
+    assert all(isinstance(count, int) for count in report.values())

@@ -1,9 +1,10 @@
 """`DynamoHistoryStore`: the `conversations` table (layout in chalicelib/models.py).
 
 Besides the message items (`sk = m#<ISO time>#<message id>`), each message has a pointer item
-`sk = id#<message id>` holding the message's sort key. The two are written in one transaction
-whose condition is that the pointer does not exist yet, so a message is stored once however
-often it is delivered, and `update` finds a message by its id alone. Pointer items sort before
+`sk = id#<message id>` holding the message's sort key. Both are written conditionally (pointer
+first), so a message is stored once however often it is delivered, and `update` finds a message
+by its id alone. (Two conditional puts rather than a transaction: half the write cost, and a
+retry after a failure between them completes the pair.) Pointer items sort before
 `m#`, so history queries never see them; they carry `gsi1pk` too, so erasure removes them.
 """
 
@@ -107,6 +108,9 @@ class DynamoHistoryStore:
         return self._client or aws.client("dynamodb")
 
     def append(self, message: StoredMessage) -> bool:
+        """Two conditional writes: the id's pointer (new, or already pointing at this sort key:
+        a retry after a failure between the writes), then the message (new). A message id
+        already stored under another time, or the message itself, makes it a duplicate."""
         item = to_item(message, self._ttl_days)
         pointer = {
             "pk": item["pk"],
@@ -116,19 +120,20 @@ class DynamoHistoryStore:
             "gsi1sk": {"S": f"{message.conversation}#{POINTER_PREFIX}{message.message_id}"},
             "expires_at": item["expires_at"],
         }
+        return self._put_new(
+            pointer, "attribute_not_exists(pk) OR msk = :msk", {":msk": item["sk"]}
+        ) and self._put_new(item, "attribute_not_exists(pk)", None)
+
+    def _put_new(self, item: dict[str, Any], condition: str, values: dict[str, Any] | None) -> bool:
+        params: dict[str, Any] = {
+            "TableName": self._table,
+            "Item": item,
+            "ConditionExpression": condition,
+        }
+        if values:
+            params["ExpressionAttributeValues"] = values
         try:
-            self._ddb.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self._table,
-                            "Item": pointer,
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    },
-                    {"Put": {"TableName": self._table, "Item": item}},
-                ]
-            )
+            self._ddb.put_item(**params)
         except Exception as error:
             if _condition_failed(error):
                 return False

@@ -3,8 +3,10 @@
 The recent window is the last `window` messages (what the cache keeps and a turn draws its
 history from). Once `trigger` messages older than the window are not in the summary yet, they
 are summarised together with the previous summary, and `summarized_until` moves to the newest of
-them. The summary is bounded (`max_chars`), so a turn's size does not grow with the conversation.
-A failing summarizer keeps the previous summary: the turn still goes out.
+them. Checking costs one query, so it runs on every fourth turn: at most a few turns' messages
+more than `trigger` wait outside the window, and all of them are folded in at once. The summary
+is bounded (`max_chars`), so a turn's size does not grow with the conversation. A failing
+summarizer keeps the previous summary: the turn still goes out.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from chalicelib.models import HistoryStore, Session, StoredMessage
 from parley.llm import Summarizer, Utterance
 
 MAX_PAGES = 10  # at most 10 x trigger messages are folded in at once
+CHECK_EVERY_TURNS = 4  # the check costs a query; between checks a few more may pile up
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,8 @@ def refresh_summary(
     `recent` is the window (the last `policy.window` messages, oldest first)."""
     if session.message_count <= policy.window + policy.trigger or not recent:
         return False  # cheap: nothing can be outside the window and unsummarised yet
+    if session.turn_count % CHECK_EVERY_TURNS:
+        return False
     older = _unsummarized(history, session, message_sort_key(recent[0]), policy)
     if len(older) < policy.trigger:
         return False

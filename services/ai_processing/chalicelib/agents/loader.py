@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from chalicelib.agents.schema import AgentsConfig
 from parley.errors import ConfigurationError
 
-SHIPPED = Path(__file__).resolve().parents[2] / "agents.yaml"
+SHIPPED = Path(__file__).resolve().parent / "agents.yaml"  # inside chalicelib: Chalice ships it
 S3_KEY = "config/agents.yaml"
 
 

@@ -74,6 +74,9 @@ def _code(exc: Exception) -> str:
     return str(response.get("Error", {}).get("Code", ""))
 
 
+CONFIG_PREFIX = "config/"  # the agents configuration override lives here, not knowledge
+
+
 class S3IndexStore:
     """Reads documents and reads/publishes index versions in one bucket."""
 
@@ -94,8 +97,14 @@ class S3IndexStore:
         return key.startswith(self.prefix)
 
     def is_document_key(self, key: str) -> bool:
-        """Folder markers, index objects and Bedrock metadata sidecars are not documents."""
-        return not (key.endswith("/") or self.is_index_key(key) or key.endswith(".metadata.json"))
+        """Folder markers, index objects, the agents configuration (`config/`) and Bedrock
+        metadata sidecars are not documents."""
+        return not (
+            key.endswith("/")
+            or self.is_index_key(key)
+            or key.startswith(CONFIG_PREFIX)
+            or key.endswith(".metadata.json")
+        )
 
     def documents(self) -> dict[str, StoredObject]:
         found: dict[str, StoredObject] = {}

@@ -93,18 +93,7 @@ def apply_environment(env: dict[str, str]) -> list[str]:
 
 
 def import_app(service_dir: Path) -> tuple[Any, ModuleType]:
-    """Import `app` from the service dir (and its vendor/) as Lambda would: (app, module).
-
-    When that very app is already imported (a service's own tests driving it through the runner),
-    it is reused: re-importing would give its tests two copies of every chalicelib class."""
-    loaded = sys.modules.get("app")
-    loaded_file = getattr(loaded, "__file__", None)
-    if (
-        loaded is not None
-        and loaded_file
-        and Path(loaded_file).resolve().parent == (service_dir.resolve())
-    ):
-        return loaded.app, loaded
+    """Import `app` from the service dir (and its vendor/) as Lambda would: (app, module)."""
     _forget_previous_app()
     root = str(service_dir.resolve())
     vendor = os.path.join(root, "vendor")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +52,15 @@ def test_the_runner_indexes_the_demo_knowledge_base_uploaded_before_it_starts(
     monkeypatch.setenv("KB_CACHE_DIR", str(tmp_path / "runner-cache"))
     options = RunnerOptions(poll_wait_seconds=1, stop_grace_seconds=10)
 
-    with ServiceRunner(service.directory, "local", None, options, log_stream=Lines()):
-        built = wait_for(lambda: (m := manifest()) and len(m["documents"]) == len(demo) and m)
+    saved = {n: m for n, m in sys.modules.items() if n.split(".")[0] in ("app", "chalicelib")}
+    try:
+        with ServiceRunner(service.directory, "local", None, options, log_stream=Lines()):
+            built = wait_for(lambda: (m := manifest()) and len(m["documents"]) == len(demo) and m)
+    finally:
+        # The runner re-imports the app; give later tests back the modules they imported.
+        for name in [n for n in sys.modules if n.split(".")[0] in ("app", "chalicelib")]:
+            del sys.modules[name]
+        sys.modules.update(saved)
 
     assert built["errors"] == []
     assert sorted(d["key"] for d in built["documents"]) == [f"demo/{d.name}" for d in demo]

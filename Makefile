@@ -53,7 +53,7 @@ package: setup
 deploy: setup
 	@bash infra/deploy.sh $(STAGE) $(PREFIX)
 
-BENCHES ?= cold_start webhook sender context knowledge
+BENCHES ?= cold_start webhook sender context knowledge turns
 
 # Benchmarks print figures; they are never timed tests. Each starts what it needs (moto, redis).
 bench: setup

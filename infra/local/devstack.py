@@ -35,6 +35,18 @@ class StackPorts:
     simulator: int = ports.SIMULATOR
     services: dict[str, int] = field(default_factory=lambda: dict(ports.SERVICES))
 
+    @classmethod
+    def free(cls) -> StackPorts:
+        """Free loopback ports for every part (tests, benchmarks)."""
+        from infra.local.pytest_fixtures import free_port
+
+        return cls(
+            moto=free_port(),
+            redis=free_port(),
+            simulator=free_port(),
+            services={s: free_port() for s in ports.SERVICES},
+        )
+
 
 @dataclass
 class Child:
@@ -74,6 +86,9 @@ class DevStack:
             AWS_REGION="us-east-1",
             REDIS_URL=f"redis://127.0.0.1:{self.ports.redis}/0",
             WHATSAPP_GRAPH_URL=self.simulator_url,
+            TWILIO_API_URL=self.simulator_url,
+            TWILIO_WEBHOOK_URL=f"{self.service_url('ingestion')}/webhooks/twilio",
+            APPLICATION_STATUS_URL=f"{self.simulator_url}/_business/applications",
             PARLEY_STAGE=self.stage,
         )
         return env

@@ -6,46 +6,21 @@ recorded by the simulator; a request for a person -> handoff.requested on escala
 from __future__ import annotations
 
 import json
-import os
 import time
 import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from infra.local.devstack import DevStack, StackPorts
-from infra.local.pytest_fixtures import free_port
+from infra.local.devstack import DevStack
 
-SERVICES = ("ingestion", "ai_processing", "context", "media", "escalation")
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
-    ports = StackPorts(
-        moto=free_port(),
-        redis=free_port(),
-        simulator=free_port(),
-        services={s: free_port() for s in SERVICES},
-    )
-    run_dir: Path = tmp_path_factory.mktemp("run")
-    saved = os.environ.get("APPLICATION_STATUS_URL")
-    os.environ["APPLICATION_STATUS_URL"] = (
-        f"http://127.0.0.1:{ports.simulator}/_business/applications"
-    )
-    devstack = DevStack(ports, run_dir)
-    try:
-        devstack.start()
-        _wait_for_index(devstack)
-        yield devstack
-    finally:
-        devstack.stop()
-        if saved is None:
-            os.environ.pop("APPLICATION_STATUS_URL", None)
-        else:
-            os.environ["APPLICATION_STATUS_URL"] = saved
+def indexed_stack(stack: DevStack) -> DevStack:
+    _wait_for_index(stack)
+    return stack
 
 
 def _aws(stack: DevStack, service: str) -> Any:
@@ -111,15 +86,17 @@ def _message_text(request: dict[str, Any]) -> str:
     return ""
 
 
-def test_fall_deadline_is_answered_in_english_from_the_calendar(stack: DevStack) -> None:
-    reply = _message_text(_reply_to(stack, "15551230001", "When is the fall application deadline?"))
+def test_fall_deadline_is_answered_in_english_from_the_calendar(indexed_stack: DevStack) -> None:
+    reply = _message_text(
+        _reply_to(indexed_stack, "15551230001", "When is the fall application deadline?")
+    )
     assert "deadlines-and-calendar.md" in reply
     assert "deadline" in reply.lower() and "2027" in reply
     assert "Source" in reply
 
 
-def test_tuition_question_in_spanish_is_answered_in_spanish(stack: DevStack) -> None:
-    reply = _message_text(_reply_to(stack, "15551230002", "¿Cuánto cuesta la matrícula?"))
+def test_tuition_question_in_spanish_is_answered_in_spanish(indexed_stack: DevStack) -> None:
+    reply = _message_text(_reply_to(indexed_stack, "15551230002", "¿Cuánto cuesta la matrícula?"))
     assert "Fuente" in reply
     assert ".md" in reply
     assert "$" in reply
@@ -153,12 +130,12 @@ def _observe_handoffs(stack: DevStack) -> str:
     return str(url)
 
 
-def test_asking_for_a_person_publishes_handoff_requested(stack: DevStack) -> None:
+def test_asking_for_a_person_publishes_handoff_requested(indexed_stack: DevStack) -> None:
     wa_id = "15551230003"
-    url = _observe_handoffs(stack)
-    reply = _message_text(_reply_to(stack, wa_id, "I want to talk to a person"))
+    url = _observe_handoffs(indexed_stack)
+    reply = _message_text(_reply_to(indexed_stack, wa_id, "I want to talk to a person"))
     assert "person" in reply.lower()
-    sqs = _aws(stack, "sqs")
+    sqs = _aws(indexed_stack, "sqs")
     deadline = time.monotonic() + 30
     seen: list[dict[str, Any]] = []
     while time.monotonic() < deadline and not seen:

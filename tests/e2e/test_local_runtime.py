@@ -2,33 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from infra.local.devstack import DEMO_BUSINESS, DevStack, StackPorts
-from infra.local.pytest_fixtures import free_port
 
 SERVICES = ("ingestion", "ai_processing", "context", "media", "escalation")
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevStack]:
-    ports = StackPorts(
-        moto=free_port(),
-        redis=free_port(),
-        simulator=free_port(),
-        services={s: free_port() for s in SERVICES},
-    )
-    run_dir: Path = tmp_path_factory.mktemp("run")
-    devstack = DevStack(ports, run_dir)
-    try:
-        devstack.start()
-        yield devstack
-    finally:
-        devstack.stop()
 
 
 def test_every_service_reports_all_its_dependencies_reachable(stack: DevStack) -> None:
@@ -69,13 +50,7 @@ def test_the_chat_page_loads_in_headless_chromium(stack: DevStack, chromium: Any
 
 
 def test_stopping_the_stack_ends_every_process(tmp_path: Path) -> None:
-    ports = StackPorts(
-        moto=free_port(),
-        redis=free_port(),
-        simulator=free_port(),
-        services={s: free_port() for s in SERVICES},
-    )
-    devstack = DevStack(ports, tmp_path)
+    devstack = DevStack(StackPorts.free(), tmp_path)
     devstack.start()
     processes = [child.process for child in devstack.children]
     devstack.stop()

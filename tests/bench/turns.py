@@ -1,6 +1,6 @@
 """End-to-end turns over `make run`'s stack: latency, AWS API calls per message, load.
 
-    python -m tests.bench.turns [--quick] [--customers 50] [--seconds 180] [--turns 20]
+    python -m tests.bench.turns [--quick] [--customers 50] [--seconds 180] [--turns 20] [--rate R]
 
 The whole local runtime (infra/local/devstack.py: moto, redis-server, the five services in their
 Lambda-like runners, the WhatsApp simulator, the demo knowledge base, the local AI provider) is
@@ -16,9 +16,11 @@ front of moto (the children get the proxy as AWS_ENDPOINT_URL).
     The runners' SQS polling (ReceiveMessage, what the Lambda event source mappings do on AWS) is
     shown apart, empty polls separately: they depend on time, not on traffic.
 (3) Load: --customers simulated customers (distinct wa_ids), each sending a question, waiting for
-    the reply (or --timeout), then sending the next, for --seconds. Closed loop with no think time,
-    so the achieved rate is the highest the local runtime sustains with that many customers.
-    A message is lost if no reply arrived by the end plus --grace seconds (must be 0).
+    the reply (or --timeout), then sending the next, for --seconds. Without --rate it is a closed
+    loop with no think time (the runtime's saturation throughput); with --rate R each customer sends
+    at most one message every customers/R seconds, to find the highest rate with nothing lost.
+    A message is lost if no reply arrived within --timeout (or by the end plus --grace).
+Full run: about 7 minutes (start ~40 s, latency ~90 s, load 180 s, in-flight replies); --quick ~2.
 """
 
 from __future__ import annotations
@@ -131,6 +133,9 @@ class _ProxyServer(ThreadingHTTPServer):
     upstream_port: int
     counter: CallCounter
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        return  # a client gone while the stack stops: nothing to report
+
 
 class _ProxyHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -180,8 +185,9 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         try:
             response = self._send_upstream(body, headers)
             data = response.read()
-        except OSError:  # moto is gone (the stack is stopping): no answer, not counted
-            self.send_error(502, "AWS emulator unreachable")
+        except (OSError, http.client.HTTPException):  # moto is gone (the stack is stopping)
+            with contextlib.suppress(OSError):
+                self.send_error(502, "AWS emulator unreachable")
             return
         service, operation = classify(self.command, self.path, self.headers, body)
         if (service, operation) == ("sqs", "ReceiveMessage") and b"ReceiptHandle" not in data:
@@ -439,7 +445,14 @@ def customer(
 ) -> None:
     wa_id = f"1555020{index:04d}"
     turn = index  # customers start at different questions
+    every = args.customers / args.rate if args.rate else 0.0  # paced: one send per `every` s
+    next_at = time.monotonic() + every * index / max(1, args.customers)
     while time.monotonic() < stop_at:
+        if every:
+            time.sleep(max(0.0, next_at - time.monotonic()))
+            next_at += every
+            if time.monotonic() >= stop_at:
+                return
         text = QUESTIONS[turn % len(QUESTIONS)]
         turn += 1
         try:
@@ -622,7 +635,8 @@ def load_phase(
     late = sum(1 for s in answered if s.late)
     rate = len(answered) / elapsed
     table(
-        f"(3) Load: {args.customers} customers, closed loop, {args.seconds:.0f} s "
+        f"(3) Load: {args.customers} customers, "
+        f"{f'paced at {args.rate:g} msg/s' if args.rate else 'closed loop'}, {args.seconds:.0f} s "
         f"(+ in-flight replies, {args.grace:.0f} s grace)",
         ["measure", "value"],
         [
@@ -653,6 +667,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--customers", type=int, help="default 50 (10 with --quick)")
     parser.add_argument("--seconds", type=float, help="default 180 (30 with --quick)")
     parser.add_argument("--turns", type=int, help="questions timed one at a time (20; 10)")
+    parser.add_argument(
+        "--rate", type=float, help="paced total messages/s (default: closed loop, no think time)"
+    )
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for a reply")
     parser.add_argument("--grace", type=float, default=30.0, help="seconds for late replies")
     parser.add_argument("--idle", type=float, default=5.0, help="seconds of idle-call baseline")

@@ -12,12 +12,11 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from parley.events import Event, TurnRequestedEvent
-
 if TYPE_CHECKING:
     from chalicelib.turns import TurnHandler
     from chalicelib.wiring import AiProcessingRuntime
     from parley.batch import EventHandler
+    from parley.events import Event
 
 _LOCK = threading.Lock()
 _BUILT: dict[str, TurnHandler] = {}
@@ -68,6 +67,8 @@ def reset() -> None:
 
 
 def handle_turn(event: Event) -> None:
+    from parley.events import TurnRequestedEvent  # its models cost ~300 ms of cold start
+
     assert isinstance(event, TurnRequestedEvent)
     turn_handler()(event)
 

@@ -29,10 +29,7 @@ import json
 import logging
 import os
 import random
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -52,47 +49,7 @@ ASSEMBLY_HISTORY = 60
 
 # --- emulators ----------------------------------------------------------------------------------
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_port(port: int, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-            return
-        time.sleep(0.05)
-    raise SystemExit(f"nothing listens on port {port} after {timeout} s")
-
-
-@contextlib.contextmanager
-def emulators() -> Iterator[tuple[str, str]]:
-    """A moto server and a redis-server on free ports; yields (aws endpoint, redis url)."""
-    from moto.server import ThreadedMotoServer
-
-    redis_binary = shutil.which("redis-server")
-    if redis_binary is None:
-        raise SystemExit("redis-server is missing: `make setup` installs it")
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    moto_port, redis_port = free_port(), free_port()
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port)
-    moto.start()
-    redis = subprocess.Popen(
-        [redis_binary, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", ""],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(moto_port)
-        wait_for_port(redis_port)
-        yield f"http://127.0.0.1:{moto_port}", f"redis://127.0.0.1:{redis_port}/0"
-    finally:
-        redis.terminate()
-        redis.wait(timeout=10)
-        moto.stop()
+from tests.bench.emulators import emulators  # noqa: E402
 
 
 def configure(endpoint: str, redis_url: str) -> None:
@@ -399,7 +356,7 @@ def print_report(
     print("(without Redis each assembly is one DynamoDB Query for the last messages: on moto")
     print(" ~0.1-0.2 s, on DynamoDB a few ms; with Redis it is one GET)")
     print(
-        f"\nmoto (ThreadedMotoServer, in this process) + redis-server on loopback; {elapsed:.0f} s"
+        f"\nmoto server + redis-server on loopback; {elapsed:.0f} s"
     )
 
 

@@ -19,14 +19,10 @@ import hashlib
 import hmac
 import json
 import os
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -84,59 +80,7 @@ def signed_headers(raw: bytes) -> dict[str, str]:
 
 # --- emulators ----------------------------------------------------------------------------------
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_port(port: int, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-            return
-        time.sleep(0.05)
-    raise SystemExit(f"nothing listens on port {port} after {timeout} s")
-
-
-@contextlib.contextmanager
-def emulators() -> Iterator[tuple[str, str]]:
-    """A moto server and a redis-server on free ports; yields (aws endpoint, redis url)."""
-    redis_binary = shutil.which("redis-server")
-    if redis_binary is None:
-        raise SystemExit("redis-server is missing: `make setup` installs it")
-    moto_port, redis_port = free_port(), free_port()
-    quiet: dict[str, Any] = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-    moto = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)], **quiet
-    )
-    redis = subprocess.Popen(
-        [redis_binary, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", ""], **quiet
-    )
-    try:
-        wait_for_port(moto_port)
-        wait_for_port(redis_port)
-        yield f"http://127.0.0.1:{moto_port}", f"redis://127.0.0.1:{redis_port}/0"
-    finally:
-        for proc in (moto, redis):
-            proc.terminate()
-        for proc in (moto, redis):
-            proc.wait(timeout=10)
-
-
-def provision(endpoint: str) -> None:
-    from infra.local import provisioner
-
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        open(os.devnull, "w") as devnull,
-        contextlib.redirect_stdout(devnull),
-        contextlib.redirect_stderr(devnull),
-    ):
-        provisioner.main(
-            ["--stage", "local", "--endpoint", endpoint, "--output", f"{tmp}/resources.json"]
-        )
+from tests.bench.emulators import emulators, provision  # noqa: E402
 
 
 def service_env(endpoint: str, redis_url: str) -> None:

@@ -3,7 +3,7 @@
     python -m tests.bench.context [--busy 150] [--conversations 100] [--per-conversation 2]
                                   [--samples 200] [--samples-without-redis 50]
 
-Starts a moto server (in this process, `ThreadedMotoServer`) and a redis-server on free ports,
+Starts a moto server and a redis-server on free ports (tests/bench/emulators.py),
 provisions them from infra/template.yaml, then measures:
 
 (a) events applied per second for ONE busy conversation: customer messages through
@@ -355,9 +355,7 @@ def print_report(
         print(f"{name:<28}{len(values):>8}{p50:>9.2f}{p99:>9.2f}{mean:>10.2f}")
     print("(without Redis each assembly is one DynamoDB Query for the last messages: on moto")
     print(" ~0.1-0.2 s, on DynamoDB a few ms; with Redis it is one GET)")
-    print(
-        f"\nmoto server + redis-server on loopback; {elapsed:.0f} s"
-    )
+    print(f"\nmoto server + redis-server on loopback; {elapsed:.0f} s")
 
 
 if __name__ == "__main__":

@@ -91,7 +91,9 @@ def test_fall_deadline_is_answered_in_english_from_the_calendar(indexed_stack: D
         _reply_to(indexed_stack, "15551230001", "When is the fall application deadline?")
     )
     assert "deadlines-and-calendar.md" in reply
-    assert "deadline" in reply.lower() and "2027" in reply
+    # The first-year deadlines (Regular Decision), not the transfer or graduate ones.
+    assert "Regular Decision" in reply and "February 1, 2027" in reply
+    assert "June 1" not in reply and "May 15" not in reply
     assert "Source" in reply
 
 

@@ -30,6 +30,8 @@ class Passage(BaseModel):
     """The knowledge collection the document belongs to (its top-level folder by default)."""
     title: str = ""
     """The document's human title, when known."""
+    ordinal: int | None = None
+    """The passage's place in its document (0 = first), when the retriever knows it."""
 
 
 @runtime_checkable

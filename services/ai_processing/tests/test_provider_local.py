@@ -43,8 +43,16 @@ def _loop(kb: DemoKnowledgeBase, question: str, language: str | None = None) -> 
 
 def test_english_question_answered_from_the_deadlines_document(kb: DemoKnowledgeBase) -> None:
     text = _loop(kb, "When is the fall application deadline?")
-    assert "deadline" in text and "2027" in text
+    # The first-year rounds, not the transfer (June 1) or graduate (May 15) deadlines beside them.
+    assert "Early Action" in text
+    assert "Regular Decision: Application deadline: February 1, 2027" in text
+    assert "June 1" not in text and "May 15" not in text
     assert text.endswith("Source: deadlines-and-calendar.md")
+
+
+def test_a_qualified_question_gets_the_section_it_names(kb: DemoKnowledgeBase) -> None:
+    text = _loop(kb, "When is the transfer deadline?")
+    assert "June 1, 2027" in text and "February 1" not in text
 
 
 def test_spanish_question_answered_in_spanish_naming_the_source(kb: DemoKnowledgeBase) -> None:

@@ -52,7 +52,12 @@ class DemoKnowledgeBase:
     def search(self, query: str, k: int = 4) -> list[Passage]:
         return [
             Passage(
-                document=h.document, section=h.section, text=h.text, score=h.score, title=h.title
+                document=h.document,
+                section=h.section,
+                text=h.text,
+                score=h.score,
+                title=h.title,
+                ordinal=h.ordinal,
             )
             for h in self.index.search(query, k)
         ]

@@ -55,6 +55,7 @@ class Hit:
     text: str
     collection: str
     score: float
+    ordinal: int = 0
 
 
 def collection_of(key: str) -> str:
@@ -163,7 +164,7 @@ class KnowledgeIndex:
             weights = weights[::-1]
         rank = "bm25(chunks_fts, ?, ?)"
         sql = (
-            f"SELECT c.id, c.document, c.title, c.section, c.text, c.collection, {rank}"
+            f"SELECT c.id, c.document, c.title, c.section, c.text, c.collection, {rank}, c.ordinal"
             " FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid WHERE chunks_fts MATCH ?"
         )
         params: list[object] = [*weights, expression]
@@ -174,7 +175,10 @@ class KnowledgeIndex:
         sql += f" ORDER BY {rank} LIMIT ?"
         params.extend([*weights, limit])
         rows = self.db.execute(sql, params).fetchall()
-        return [Hit(int(r[0]), r[1], r[2], r[3], r[4], r[5], score=-float(r[6])) for r in rows]
+        return [
+            Hit(int(r[0]), r[1], r[2], r[3], r[4], r[5], score=-float(r[6]), ordinal=int(r[7]))
+            for r in rows
+        ]
 
     def vectors(self, chunk_ids: Sequence[int]) -> dict[int, list[float]]:
         marks = ", ".join("?" for _ in chunk_ids)

@@ -117,4 +117,5 @@ def _passage(hit: Hit) -> Passage:
         score=hit.score,
         collection=hit.collection,
         title=hit.title,
+        ordinal=hit.ordinal,
     )

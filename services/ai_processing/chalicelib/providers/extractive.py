@@ -21,8 +21,12 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9¿¡ÁÉÍÓÚÑ])")
 _MARKUP = re.compile(r"\*\*|__|`")
 _BULLET = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+")
 _DOCUMENT_BONUS = 0.1  # per extra passage of the same document among the results
-_SECTION_WEIGHT = 0.6
+_TITLE_WEIGHT = 0.6  # a question word found only in the document's title
+_HEADING_WEIGHT = 0.9  # ... in the passage's own headings: the section is about it
 _CUE_BONUS = 0.15  # a sentence with an amount for `how much`, with a date for `when`
+# Documents state the general case first (first-year deadlines before transfer and graduate
+# ones): a small bonus for the earlier sections of a document breaks near-ties that way.
+_ORDER_BONUS = 0.12
 _DATE = re.compile(r"\b(19|20)\d\d\b")  # a question word found only in the heading counts less
 # Words of the request, not of its topic.
 _FILLER = _wordset(
@@ -42,8 +46,11 @@ class Candidate:
     text: str
     position: int  # the passage's rank * 1000 + the sentence's place: keeps reading order
     stems: frozenset[str]
-    section_stems: frozenset[str]
+    title_stems: frozenset[str]
+    heading_stems: frozenset[str]
     language: Language
+    section: tuple[str, str]  # (document, heading path): runners-up come from the best's section
+    ordinal: int | None  # the passage's place in its document
 
 
 @dataclass(frozen=True)
@@ -103,7 +110,7 @@ def _row(header: list[str], cells: list[str]) -> str:
 def candidates(passages: Sequence[Passage]) -> list[Candidate]:
     found = []
     for rank, passage in enumerate(passages):
-        section = stem_set(f"{passage.title} {passage.section}")
+        title, heading = stem_set(passage.title), stem_set(passage.section)
         for place, text in enumerate(sentences(passage.text)):
             found.append(
                 Candidate(
@@ -111,8 +118,11 @@ def candidates(passages: Sequence[Passage]) -> list[Candidate]:
                     text=text,
                     position=rank * 1000 + place,
                     stems=stem_set(text),
-                    section_stems=section,
+                    title_stems=title,
+                    heading_stems=heading,
                     language=detect_language(text),
+                    section=(passage.document, passage.section),
+                    ordinal=passage.ordinal,
                 )
             )
     return found
@@ -129,8 +139,7 @@ def score(question: str, passages: Sequence[Passage], language: Language) -> lis
     prior = _document_prior(passages)
     cue = _cue(question)
     scored = [
-        Scored(c, _covered(c, weights) / total, prior[c.document] + _cue_bonus(cue, c.text))
-        for c in pool
+        Scored(c, _covered(c, weights) / total, prior[c.document] + _bonus(cue, c)) for c in pool
     ]
     scored.sort(key=lambda s: (-s.rank, s.candidate.language != language, s.candidate.position))
     return scored
@@ -146,12 +155,13 @@ def _cue(question: str) -> str | None:
     return None
 
 
-def _cue_bonus(cue: str | None, text: str) -> float:
-    if cue == "amount" and "$" in text:
-        return _CUE_BONUS
-    if cue == "date" and _DATE.search(text):
-        return _CUE_BONUS
-    return 0.0
+def _bonus(cue: str | None, candidate: Candidate) -> float:
+    order = 0.0 if candidate.ordinal is None else _ORDER_BONUS / (1 + candidate.ordinal)
+    if cue == "amount" and "$" in candidate.text:
+        return order + _CUE_BONUS
+    if cue == "date" and _DATE.search(candidate.text):
+        return order + _CUE_BONUS
+    return order
 
 
 def _document_prior(passages: Sequence[Passage]) -> dict[str, float]:
@@ -169,7 +179,7 @@ def _matches(term: Term, stems: frozenset[str]) -> bool:
 
 
 def _idf(term: Term, pool: Sequence[Candidate]) -> float:
-    frequency = sum(_matches(term, c.stems | c.section_stems) for c in pool)
+    frequency = sum(_matches(term, c.stems | c.title_stems | c.heading_stems) for c in pool)
     return math.log(1 + len(pool) / (1 + frequency))
 
 
@@ -178,17 +188,19 @@ def _covered(candidate: Candidate, weights: dict[Term, float]) -> float:
     for term, weight in weights.items():
         if _matches(term, candidate.stems):
             total += weight
-        elif _matches(term, candidate.section_stems):
-            total += weight * _SECTION_WEIGHT
+        elif _matches(term, candidate.heading_stems):
+            total += weight * _HEADING_WEIGHT
+        elif _matches(term, candidate.title_stems):
+            total += weight * _TITLE_WEIGHT
     return total
 
 
 def select(
     scored: Sequence[Scored], *, threshold: float, limit: int = 3, chars: int = 500
 ) -> list[Candidate]:
-    """The best sentence and up to `limit - 1` close runners-up from the same document, in reading
-    order; nothing when even the best covers less than `threshold` of the question (the passages
-    do not answer it)."""
+    """The best sentence and up to `limit - 1` close runners-up from its section, in reading
+    order (one coherent answer, not first-year rules mixed with transfer ones); nothing when even
+    the best covers less than `threshold` of the question (the passages do not answer it)."""
     if not scored or scored[0].coverage < threshold:
         return []
     best = scored[0]
@@ -197,7 +209,7 @@ def select(
     for item in scored[1:]:
         if len(chosen) >= limit or item.rank < max(threshold, best.rank * 0.75):
             break
-        same = item.candidate.document == best.candidate.document
+        same = item.candidate.section == best.candidate.section
         if same and length + len(item.candidate.text) <= chars:
             chosen.append(item.candidate)
             length += len(item.candidate.text)

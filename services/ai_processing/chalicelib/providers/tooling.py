@@ -59,6 +59,7 @@ def format_passages(passages: Sequence[Passage]) -> str:
             "section": p.section,
             "text": p.text,
             "score": round(p.score, 4),
+            **({"ordinal": p.ordinal} if p.ordinal is not None else {}),
         }
         for p in passages
     ]
@@ -84,9 +85,14 @@ def parse_passages(content: str) -> list[Passage] | None:
                     section=str(item.get("section") or ""),
                     text=str(item["text"]),
                     score=float(item.get("score", -rank)),
+                    ordinal=_ordinal(item.get("ordinal")),
                 )
             )
     return passages
+
+
+def _ordinal(value: Any) -> int | None:
+    return value if isinstance(value, int) and value >= 0 else None
 
 
 def query_argument(tool: ToolSpec) -> str:

@@ -93,6 +93,10 @@ class DevStack:
         )
         return env
 
+    def child_environment(self, name: str) -> dict[str, str]:
+        """`name`'s own variables on top of `environment()` (none here; benchmarks add some)."""
+        return {}
+
     def start(self) -> None:
         (self.run_dir / "logs").mkdir(parents=True, exist_ok=True)
         self._spawn(
@@ -172,7 +176,7 @@ class DevStack:
         process = subprocess.Popen(
             command,
             cwd=ROOT,
-            env=self.environment(),
+            env=self.environment() | self.child_environment(name),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -229,8 +229,12 @@ def test_malformed_event_is_parked_in_the_dlq_with_its_reason(
 def test_event_is_applied_once_however_often_it_is_delivered(
     client: Client, service: Service, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from chalicelib.wiring import runtime
+
     seen: list[str] = []
     monkeypatch.setitem(service.handlers, "message.received", lambda e: seen.append(e.event_id))
+    # Through the ledger, as every type is unless the service says its handling is idempotent.
+    monkeypatch.setattr(runtime, "needs_ledger", lambda event: True)
     body = json.dumps(_event(event_id="dup-" + uuid.uuid4().hex))
     assert deliver(client, service, [body]) == {"batchItemFailures": []}
     assert deliver(client, service, [body]) == {"batchItemFailures": []}

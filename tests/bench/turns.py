@@ -75,7 +75,7 @@ HOP_BY_HOP = {
     "upgrade",
     "content-length",
 }
-SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request")
+SCOPE = re.compile(r"Credential=([^/]+)/\d{8}/[^/]+/([^/]+)/aws4_request")
 POLLING = {("sqs", "ReceiveMessage"), ("sqs", "ReceiveMessage (empty)")}
 
 
@@ -83,26 +83,41 @@ POLLING = {("sqs", "ReceiveMessage"), ("sqs", "ReceiveMessage (empty)")}
 
 
 class CallCounter:
+    """Calls by (AWS service, operation), and by the Parley service that made them."""
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._calls: Counter[tuple[str, str]] = Counter()
+        self._callers: Counter[tuple[str, str, str]] = Counter()
 
-    def add(self, service: str, operation: str) -> None:
+    def add(self, caller: str, service: str, operation: str) -> None:
         with self._lock:
             self._calls[(service, operation)] += 1
+            self._callers[(caller, service, operation)] += 1
 
     def snapshot(self) -> Counter[tuple[str, str]]:
         with self._lock:
             return Counter(self._calls)
 
+    def callers(self) -> Counter[tuple[str, str, str]]:
+        with self._lock:
+            return Counter(self._callers)
+
+
+def caller(headers: Any) -> str:
+    """The Parley service that signed the request (each child signs with its name as key id)."""
+    found = SCOPE.search(headers.get("Authorization", ""))
+    key = found.group(1) if found else ""
+    return key.removeprefix("bench-") if key.startswith("bench-") else "other"
+
 
 def classify(method: str, path: str, headers: Any, body: bytes) -> tuple[str, str]:
     """(service, operation) of one AWS request, from its SigV4 scope and protocol."""
     found = SCOPE.search(headers.get("Authorization", ""))
-    service = found.group(1) if found else "unsigned"
+    service = found.group(2) if found else "unsigned"
     target = headers.get("X-Amz-Target")
     if target:
-        return service, target.rsplit(".", 1)[-1]
+        return service, target.rsplit(".", 1)[-1] + _table_of(service, body)
     url = urllib.parse.urlsplit(path)
     query = urllib.parse.parse_qs(url.query, keep_blank_values=True)
     if "Action" in query:
@@ -115,6 +130,17 @@ def classify(method: str, path: str, headers: Any, body: bytes) -> tuple[str, st
     if service == "s3":
         return service, _s3_operation(method, url.path, query)
     return service, f"{method} {url.path}"
+
+
+def _table_of(service: str, body: bytes) -> str:
+    """` (table)` for a single-table DynamoDB call: which store the message costs on."""
+    if service != "dynamodb":
+        return ""
+    with contextlib.suppress(ValueError):
+        table = json.loads(body or b"{}").get("TableName")
+        if isinstance(table, str):
+            return f" ({table.removeprefix('parley-local-')})"
+    return ""
 
 
 def _s3_operation(method: str, path: str, query: dict[str, list[str]]) -> str:
@@ -192,7 +218,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         service, operation = classify(self.command, self.path, self.headers, body)
         if (service, operation) == ("sqs", "ReceiveMessage") and b"ReceiptHandle" not in data:
             operation = "ReceiveMessage (empty)"
-        self.server.counter.add(service, operation)
+        self.server.counter.add(caller(self.headers), service, operation)
         self.send_response_only(response.status, response.reason)
         for key, value in response.getheaders():
             if key.lower() not in HOP_BY_HOP:
@@ -242,6 +268,9 @@ class CountedStack(DevStack):
         env = super().environment()
         env["APPLICATION_STATUS_URL"] = f"{self.simulator_url}/_business/applications"
         return env
+
+    def child_environment(self, name: str) -> dict[str, str]:
+        return {"AWS_ACCESS_KEY_ID": f"bench-{name}"}  # moto takes any key; the proxy reads it
 
 
 def aws(stack: CountedStack, service: str) -> Any:
@@ -510,6 +539,20 @@ def latency_rows(name: str, values: Sequence[float]) -> list[object]:
     ]
 
 
+def print_callers(calls: Counter[tuple[str, str, str]], messages: int) -> None:
+    rows: list[list[object]] = []
+    for (who, service, operation), count in sorted(
+        calls.items(), key=lambda kv: (kv[0][0], -kv[1])
+    ):
+        if (service, operation) not in POLLING:
+            rows.append([who, service, operation, count, f"{count / messages:.2f}"])
+    table(
+        "    the same calls by the Parley service that made them (no polling)",
+        ["caller", "service", "operation", "calls", "per message"],
+        rows,
+    )
+
+
 def print_calls(calls: Counter[tuple[str, str]], messages: int, seconds: float) -> None:
     rows: list[list[object]] = []
     total = polling = 0
@@ -557,7 +600,7 @@ def latency_phase(
     idle = counter.snapshot() - idle_before
     idle_seconds = time.monotonic() - idle_started
 
-    before, started = counter.snapshot(), time.monotonic()
+    before, started, callers_before = counter.snapshot(), time.monotonic(), counter.callers()
     samples = [
         ask(stack.simulator_url, watcher, wa_id, QUESTIONS[i % len(QUESTIONS)], args.timeout)
         for i in range(args.turns)
@@ -594,6 +637,7 @@ def latency_phase(
         [latency_rows(n, [lat[n] for lat in stages if n in lat]) for n in names],
     )
     print_calls(calls, args.turns, elapsed)
+    print_callers(counter.callers() - callers_before, args.turns)
     table(
         f"    idle baseline: calls/s with no traffic, {idle_seconds:.1f} s (runner polling only)",
         ["service", "operation", "calls/s"],

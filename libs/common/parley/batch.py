@@ -103,9 +103,15 @@ def process_sqs_batch(
 
 
 def event_record_handler(
-    handle: EventHandler, *, idempotency: EventIdempotency | None, service: str
+    handle: EventHandler,
+    *,
+    idempotency: EventIdempotency | None,
+    service: str,
+    needs_ledger: Callable[[Event], bool] = lambda event: True,
 ) -> RecordHandler:
-    """A record handler that parses the event (claim-checks resolved) and runs `handle` once."""
+    """A record handler that parses the event (claim-checks resolved) and runs `handle` once:
+    through the idempotency ledger, unless `needs_ledger(event)` says applying it twice is
+    harmless (two ledger writes saved per event)."""
     logger = get_logger(service)
 
     def run(record: SQSRecord) -> None:
@@ -115,7 +121,7 @@ def event_record_handler(
             "event_type": event.type,
             "conversation_ref": conversation_ref(event.conversation),
         }
-        if idempotency is None:
+        if idempotency is None or not needs_ledger(event):
             handle(event)
         elif not idempotency.run(event, handle):
             logger.info("duplicate event skipped", extra=extra)

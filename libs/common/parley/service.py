@@ -81,11 +81,20 @@ class ServiceRuntime(Generic[SettingsT]):
                 raise InvalidInput(f"{self.name} does not handle events of type {event.type}")
             handler(event)
 
+        def needs_ledger(event: Event) -> bool:
+            # An event nobody here handles is parked straight away, with no ledger writes.
+            return event.type in handlers and self.needs_ledger(event)
+
         self.idempotency.register_context(context)
         record_handler = event_record_handler(
-            dispatch, idempotency=self.idempotency, service=self.name
+            dispatch, idempotency=self.idempotency, service=self.name, needs_ledger=needs_ledger
         )
         return process_sqs_batch(raw_event, record_handler, service=self.name, context=context)
+
+    def needs_ledger(self, event: Event) -> bool:
+        """Whether `event` goes through the idempotency ledger (Put + Update per event). A service
+        whose handling of an event type is idempotent by design says False for it."""
+        return True
 
     def reset(self) -> None:
         for attribute in ("settings", "claim_checks", "publisher", "idempotency"):

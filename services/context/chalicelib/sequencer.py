@@ -1,7 +1,7 @@
 """The sequencer: applies a conversation's events in order and decides when the AI answers.
 
 Per event: read the session, apply the event to history and session, release media that waited
-too long, request a turn if one is due, save the session (version-checked), then send the turn.
+too long, send a turn if one is due, then save the session (version-checked).
 A `Conflict` (the sweeper wrote the session meanwhile) re-runs the whole step on fresh state;
 history writes are idempotent on message id, so re-running is safe.
 
@@ -129,19 +129,21 @@ class Sequencer:
         d = self.deps
         now = d.clock()
         session = d.sessions.get(event.conversation) or new_session(event.conversation)
-        turn_id = derived_id("turn", event.event_id)
-        if session.turn is not None and session.turn.turn_id == turn_id:
-            d.turns.send(self.turn_event(session, now))  # saved, maybe never sent: send again
-            return
+        # Named by the event and the session's turn count: a retry of the event (nothing saved)
+        # names the same turn, which turns.fifo deduplicates; a duplicate arriving later finds
+        # its turn counted and changes nothing.
+        turn_id = derived_id("turn", event.event_id, str(session.turn_count))
         changed = APPLIERS[event.type](self, session, event, now)
         if changed:
             session.last_activity_at = now
         changed = self.release_expired_media(session, now) or changed
         turn = self.next_turn(session, now, turn_id)
+        if turn is not None:
+            # Sent before the session is saved: its answer waits behind this event in the
+            # conversation's FIFO group, and a failed save is retried with the same turn id.
+            d.turns.send(turn)
         if changed or turn is not None:
             d.sessions.save(session)
-        if turn is not None:
-            d.turns.send(turn)
 
     # --- decisions shared with the sweeper ----------------------------------------------
     def release_expired_media(self, session: Session, now: datetime) -> bool:
@@ -262,6 +264,8 @@ def on_media_processed(seq: Sequencer, session: Session, event: Any, now: dateti
 
 def on_turn_completed(seq: Sequencer, session: Session, event: Any, now: datetime) -> bool:
     p = event.payload
+    in_flight = session.turn is not None and session.turn.turn_id == p.turn_id
+    appended = False
     if p.reply_text:
         reply = StoredMessage(
             conversation=session.conversation,
@@ -275,8 +279,11 @@ def on_turn_completed(seq: Sequencer, session: Session, event: Any, now: datetim
             sources=p.sources,
             turn_id=p.turn_id,
         )
-        if seq.deps.history.append(reply):
-            session.message_count += 1
+        appended = seq.deps.history.append(reply)
+    if not (appended or in_flight):
+        return False  # applied before (a redelivery): the streak and mode must not move twice
+    if appended:
+        session.message_count += 1
     answered = set(p.answered_message_ids)
     if session.turn is not None and session.turn.turn_id == p.turn_id:
         answered |= set(session.turn.message_ids)
@@ -337,6 +344,13 @@ def on_agent_message(seq: Sequencer, session: Session, event: Any, now: datetime
     session.unanswered = []  # the agent answered everything so far
     return True
 
+
+# Applying one of these twice, even after later events, changes nothing: history writes are
+# conditional on the message id, statuses only move forward, a turn's completion counts once.
+# They skip the idempotency ledger (two writes each); hand-off and agent events keep it.
+IDEMPOTENT_TYPES = frozenset(
+    {"message.received", "media.processed", "message.status", "turn.completed"}
+)
 
 APPLIERS: dict[str, Applier] = {
     "message.received": on_message_received,

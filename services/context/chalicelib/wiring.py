@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from chalicelib.sequencer import EventSender, Sequencer
     from chalicelib.session_cache import RedisGuard
     from chalicelib.sweeper import Sweeper
+    from parley.events import Event
     from parley.llm import Summarizer
     from parley.settings import ContextSettings
 
@@ -60,6 +61,12 @@ class ContextRuntime(ServiceRuntime["ContextSettings"]):
         "sequencer",
         "sweeper",
     )
+
+    def needs_ledger(self, event: Event) -> bool:
+        """Only events whose application is not idempotent by design (sequencer.py)."""
+        from chalicelib.sequencer import IDEMPOTENT_TYPES
+
+        return event.type not in IDEMPOTENT_TYPES
 
     @cached_property
     def cache(self) -> RedisGuard | None:

@@ -161,6 +161,21 @@ def test_low_confidence_answers_are_counted_in_a_streak(ctx: Driver) -> None:
     assert ctx.session(c).low_confidence_streak == 0
 
 
+def test_a_turn_completed_redelivered_later_changes_nothing_twice(ctx: Driver) -> None:
+    c = new_conversation()
+    ctx.apply(received(c, "m0", at(0), "¿?"))
+    done = completed(ctx.one_turn(c), at(1), "No estoy seguro.", confidence=0.2)
+    ctx.apply(done)
+    ctx.apply(received(c, "m1", at(2), "¿??"))
+    in_flight = ctx.session(c).turn
+    ctx.apply(done)  # the same event again, after a later message (no ledger for this type)
+    session = ctx.session(c)
+    assert session.low_confidence_streak == 1
+    assert session.turn == in_flight and session.unanswered == ["m1"]
+    assert session.message_count == 3
+    assert [m.text for m in ctx.history(c)] == ["¿?", "No estoy seguro.", "¿??"]
+
+
 def test_a_malformed_event_is_parked_and_never_blocks_other_conversations(
     ctx: Driver,
 ) -> None:

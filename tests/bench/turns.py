@@ -12,15 +12,16 @@ front of moto (the children get the proxy as AWS_ENDPOINT_URL).
     records the bot's reply to that customer (its chat entry timestamp). The per-stage breakdown is
     TurnCompleted.latency_ms, read from a probe FIFO queue subscribed to the conversation-events
     topic (filtered on turn.completed; the probe talks to moto directly and is not counted).
-(2) AWS API calls per customer message during (1), by service and operation, counted at the proxy.
+(2) AWS API calls per customer message during (1), by service and operation (DynamoDB by table),
+    counted at the proxy; then by the Parley service that made them (each signs with its name).
     The runners' SQS polling (ReceiveMessage, what the Lambda event source mappings do on AWS) is
     shown apart, empty polls separately: they depend on time, not on traffic.
-(3) Load: --customers simulated customers (distinct wa_ids), each sending a question, waiting for
-    the reply (or --timeout), then sending the next, for --seconds. Without --rate it is a closed
-    loop with no think time (the runtime's saturation throughput); with --rate R each customer sends
-    at most one message every customers/R seconds, to find the highest rate with nothing lost.
-    A message is lost if no reply arrived within --timeout (or by the end plus --grace).
-Full run: about 7 minutes (start ~40 s, latency ~90 s, load 180 s, in-flight replies); --quick ~2.
+(3) Load: (3a) a capacity probe, --probe-customers customers (10) asking with no think time for
+    --probe seconds: the runtime saturated, its reply rate after a warm-up is what it sustains;
+    (3b) --customers customers (50) paced together at --headroom (80 %) of that rate (or at
+    --rate) for --seconds, each waiting for its reply before its next question. A message is
+    lost if no reply arrived within --timeout (or by the end plus --grace); must be 0.
+Full run: about 8 minutes (start ~40 s, latency ~90 s, probe 60 s, load 180 s); --quick ~3.
 """
 
 from __future__ import annotations
@@ -463,8 +464,21 @@ def await_late(watcher: ReplyWatcher, sample: Sample, until: float) -> None:
             return
 
 
+@dataclass(frozen=True)
+class LoadRun:
+    """One load run: `customers` distinct wa_ids (numbered from `first`), closed loop when
+    `rate` is None, else paced at `rate` messages/s in total."""
+
+    name: str
+    customers: int
+    rate: float | None
+    seconds: float
+    first: int = 0
+
+
 def customer(
-    args: argparse.Namespace,
+    run: LoadRun,
+    timeout: float,
     stack: CountedStack,
     watcher: ReplyWatcher,
     results: Results,
@@ -472,10 +486,10 @@ def customer(
     stop_at: float,
     grace_until: list[float],
 ) -> None:
-    wa_id = f"1555020{index:04d}"
+    wa_id = f"1555020{run.first + index:04d}"
     turn = index  # customers start at different questions
-    every = args.customers / args.rate if args.rate else 0.0  # paced: one send per `every` s
-    next_at = time.monotonic() + every * index / max(1, args.customers)
+    every = run.customers / run.rate if run.rate else 0.0  # paced: one send per `every` s
+    next_at = time.monotonic() + every * index / max(1, run.customers)
     while time.monotonic() < stop_at:
         if every:
             time.sleep(max(0.0, next_at - time.monotonic()))
@@ -485,7 +499,7 @@ def customer(
         text = QUESTIONS[turn % len(QUESTIONS)]
         turn += 1
         try:
-            sample = ask(stack.simulator_url, watcher, wa_id, text, args.timeout)
+            sample = ask(stack.simulator_url, watcher, wa_id, text, timeout)
         except (OSError, RuntimeError) as error:
             with results.lock:
                 results.errors.append(f"{wa_id}: {error}")
@@ -646,21 +660,26 @@ def latency_phase(
     )
 
 
-def load_phase(
-    args: argparse.Namespace, stack: CountedStack, watcher: ReplyWatcher, counter: CallCounter
-) -> bool:
+def run_customers(
+    run: LoadRun,
+    args: argparse.Namespace,
+    stack: CountedStack,
+    watcher: ReplyWatcher,
+    counter: CallCounter,
+) -> tuple[Results, Counter[tuple[str, str]], float]:
+    """The run's samples, the AWS calls made meanwhile, and when it started (monotonic)."""
     results = Results()
     before = counter.snapshot()
     started = time.monotonic()
-    stop_at = started + args.seconds
+    stop_at = started + run.seconds
     grace_until: list[float] = []
     threads = [
         threading.Thread(
             target=customer,
-            args=(args, stack, watcher, results, i, stop_at, grace_until),
+            args=(run, args.timeout, stack, watcher, results, i, stop_at, grace_until),
             daemon=True,
         )
-        for i in range(args.customers)
+        for i in range(run.customers)
     ]
     for thread in threads:
         thread.start()
@@ -668,29 +687,41 @@ def load_phase(
     grace_until.append(time.monotonic() + args.grace)
     for thread in threads:  # in-flight questions finish within --timeout, late ones in --grace
         thread.join(timeout=max(0.0, grace_until[0] - time.monotonic()) + args.timeout + 5)
-    calls = counter.snapshot() - before
+    return results, counter.snapshot() - before, started
 
+
+def capacity(results: Results, started: float, seconds: float, warm_up: float) -> float:
+    """Replies per second received in the run's window, after its warm-up."""
+    began = time.time() - (time.monotonic() - started)  # the window's start on the wall clock
+    window = (began + warm_up, began + seconds)
+    replied = [s.sent + s.reply_ms / 1000 for s in results.samples if s.reply_ms is not None]
+    return sum(1 for at in replied if window[0] <= at <= window[1]) / (seconds - warm_up)
+
+
+def report_run(
+    run: LoadRun, args: argparse.Namespace, results: Results, calls: Counter[tuple[str, str]]
+) -> int:
+    """Prints the run's figures; returns the messages lost."""
     samples = list(results.samples)
     answered = [s for s in samples if s.reply_ms is not None]
     on_time = [s.reply_ms for s in answered if not s.late and s.reply_ms is not None]
     lost = len(samples) - len(answered)
     sent = max(1, len(samples))
     late = sum(1 for s in answered if s.late)
-    rate = len(samples) / args.seconds  # sent in the window; each one answered unless lost
+    pacing = f"paced at {run.rate:.2f} msg/s" if run.rate else "closed loop"
     table(
-        f"(3) Load: {args.customers} customers, "
-        f"{f'paced at {args.rate:g} msg/s' if args.rate else 'closed loop'}, {args.seconds:.0f} s "
+        f"{run.name}: {run.customers} customers, {pacing}, {run.seconds:.0f} s "
         f"(+ in-flight replies, {args.grace:.0f} s grace)",
         ["measure", "value"],
         [
             ["messages sent", len(samples)],
             ["replies received", len(answered)],
-            ["rate (messages sent/s in the window)", f"{rate:.2f}"],
+            ["rate (messages sent/s in the window)", f"{len(samples) / run.seconds:.2f}"],
             ["latency p50 (ms)", ms(pct(on_time, 50))],
             ["latency p95 (ms)", ms(pct(on_time, 95))],
             ["latency max (ms)", ms(max(on_time) if on_time else float("nan"))],
             [f"timeouts (> {args.timeout:.0f} s, replied later)", late],
-            ["messages lost (must be 0)", lost],
+            ["messages lost", lost],
             ["send errors", len(results.errors)],
             ["AWS calls per message (all)", f"{sum(calls.values()) / sent:.2f}"],
             [
@@ -701,7 +732,32 @@ def load_phase(
     )
     for error in results.errors[:5]:
         print(f"  !! {error}")
-    return lost == 0 and not results.errors
+    return lost + len(results.errors)
+
+
+def load_phase(
+    args: argparse.Namespace, stack: CountedStack, watcher: ReplyWatcher, counter: CallCounter
+) -> bool:
+    """(3a) the capacity probe: a few customers with no think time saturate the runtime; its
+    reply rate is what the runtime sustains. (3b) the load run: --customers paced at
+    --headroom of that rate (or at --rate) for --seconds; nothing may be lost."""
+    rate = args.rate
+    if rate is None:
+        probe = LoadRun("(3a) Capacity probe", args.probe_customers, None, args.probe, first=5000)
+        results, calls, started = run_customers(probe, args, stack, watcher, counter)
+        report_run(probe, args, results, calls)
+        measured = capacity(results, started, probe.seconds, warm_up=min(10.0, probe.seconds / 3))
+        rate = round(measured * args.headroom, 2)
+        print(
+            f"  saturated reply rate {measured:.2f} msg/s (after the warm-up);"
+            f" the load run is paced at {args.headroom:.0%} of it: {rate:.2f} msg/s"
+        )
+        settle(counter)
+    load = LoadRun("(3b) Load", args.customers, rate, args.seconds)
+    results, calls, _ = run_customers(load, args, stack, watcher, counter)
+    lost = report_run(load, args, results, calls)
+    print(f"  => {rate:.2f} msg/s sustained by {args.customers} customers, {lost} lost (must be 0)")
+    return lost == 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -711,14 +767,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, help="default 180 (30 with --quick)")
     parser.add_argument("--turns", type=int, help="questions timed one at a time (20; 10)")
     parser.add_argument(
-        "--rate", type=float, help="paced total messages/s (default: closed loop, no think time)"
+        "--rate", type=float, help="pace the load run at this many messages/s (no probe)"
+    )
+    parser.add_argument("--probe", type=float, help="capacity probe seconds (60; 30)")
+    parser.add_argument(
+        "--probe-customers", type=int, default=10, help="closed-loop customers of the probe"
+    )
+    parser.add_argument(
+        "--headroom", type=float, default=0.8, help="load rate as a share of the probed capacity"
     )
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for a reply")
     parser.add_argument("--grace", type=float, default=30.0, help="seconds for late replies")
     parser.add_argument("--idle", type=float, default=5.0, help="seconds of idle-call baseline")
     args = parser.parse_args(argv)
-    defaults = (10, 30.0, 10) if args.quick else (50, 180.0, 20)
-    for name, default in zip(("customers", "seconds", "turns"), defaults, strict=True):
+    defaults = (10, 30.0, 10, 30.0) if args.quick else (50, 180.0, 20, 60.0)
+    for name, default in zip(("customers", "seconds", "turns", "probe"), defaults, strict=True):
         if getattr(args, name) is None:
             setattr(args, name, default)
 

@@ -124,12 +124,6 @@ class MemoryStore:
     def release_message(self, wamid: str) -> None:
         self.claims.discard(wamid)
 
-    def claim_status(self, wamid: str, status: str) -> bool:
-        return self.claim_message(f"{wamid}#{status}")
-
-    def release_status(self, wamid: str, status: str) -> None:
-        self.release_message(f"{wamid}#{status}")
-
     def advance_status(self, wamid: str, status: str, at: float) -> None:
         return None
 

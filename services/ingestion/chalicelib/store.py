@@ -3,7 +3,6 @@
 | item | pk | sk | what |
 |---|---|---|---|
 | dedupe of an inbound message | `msg#<wamid>` | `dedupe` | exists once per wamid for 7 days |
-| dedupe of a status | `status#<wamid>#<status>` | `dedupe` | exists once per (wamid, status) |
 | contact | `contact#<phone_number_id>#<wa_id>` | `profile` | last inbound time, name, opt-out |
 | outbound request | `req#<request_id>` | `request` | the request was sent, with its wamid |
 | outbound message | `out#<wamid>` | `tracking` | request id, conversation, kind, status |
@@ -14,7 +13,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from parley import aws
@@ -48,6 +47,7 @@ class TrackedMessage:
     kind: str
     status: str
     template_fallback_sent: bool
+    repeated: bool = False  # the status was already this one (a duplicate, or Meta's retry)
 
 
 def _conditional_failed(error: Exception) -> bool:
@@ -91,16 +91,6 @@ class WaMessagesStore:
         """Undo a claim whose processing failed, so Meta's retry is processed."""
         self._ddb.delete_item(
             TableName=self._table, Key={"pk": {"S": f"msg#{wamid}"}, "sk": {"S": "dedupe"}}
-        )
-
-    def claim_status(self, wamid: str, status: str) -> bool:
-        return self._claim(f"status#{wamid}#{status}", DEDUPE_TTL_SECONDS)
-
-    def release_status(self, wamid: str, status: str) -> None:
-        """Undo a status claim whose publishing failed, so Meta's retry is processed."""
-        self._ddb.delete_item(
-            TableName=self._table,
-            Key={"pk": {"S": f"status#{wamid}#{status}"}, "sk": {"S": "dedupe"}},
         )
 
     def record_inbound(
@@ -214,8 +204,8 @@ class WaMessagesStore:
     def advance_status(self, wamid: str, status: str, at: float) -> TrackedMessage | None:
         """Move a tracked message's status forward only (sent < delivered < read; failed is
         terminal). Returns the updated message, or None when the update would go backwards or
-        the message is not ours. Re-applying the current status is allowed: that is how a
-        status whose publishing failed is published on Meta's retry."""
+        the message is not ours. Re-applying the current status is allowed (`repeated`): that is
+        how a status whose publishing failed is published on Meta's retry."""
         rank = STATUS_RANK.get(status)
         if rank is None:
             return None
@@ -234,13 +224,14 @@ class WaMessagesStore:
                     ":at": {"N": str(at)},
                     ":f": {"S": "failed"},
                 },
-                ReturnValues="ALL_NEW",
+                ReturnValues="ALL_OLD",
             )["Attributes"]
         except Exception as error:
             if _conditional_failed(error):
                 return None
             raise StorageError(f"status update failed: {error}") from error
-        return _tracked(wamid, item)
+        before = _tracked(wamid, item)
+        return replace(before, status=status, repeated=before.status == status)
 
     def mark_template_fallback(self, wamid: str) -> bool:
         """True once per wamid: the template fallback for a 131047 failure is sent only once."""

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from chalicelib.inbound import InboundProcessor, MetaWebhook
     from chalicelib.inbound.ports import EventPublisher, EventSender, RateLimiter
     from chalicelib.store import WaMessagesStore
+    from parley.events import Event
     from parley.settings import IngestionSettings
 
 
@@ -57,6 +58,14 @@ class IngestionRuntime(ServiceRuntime["IngestionSettings"]):
         "publisher",
         "whatsapp_secret",
     )
+
+    def needs_ledger(self, event: Event) -> bool:
+        """Not for read receipts and typing indicators: sending one twice is harmless, so
+        they skip the ledger's two writes. Messages keep it: a customer must not get one twice."""
+        from chalicelib.outbound.messages import NOT_MESSAGES
+
+        payload = getattr(event, "payload", None)
+        return getattr(payload, "kind", None) not in NOT_MESSAGES
 
     @cached_property
     def store(self) -> WaMessagesStore:

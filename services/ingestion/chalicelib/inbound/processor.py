@@ -5,8 +5,9 @@ limit -> typing indicator on outbound.fifo -> `message.received` to the topic (a
 media). A failure after the claim releases it and raises `InboundNotProcessed` (HTTP 500), so
 Meta's retry processes the message; deterministic event ids make the repeated sends dedupe.
 
-Statuses: claim (wamid, status) -> advance the tracked message (never backwards) -> publish
-`message.status` when it advanced; a 131047 failure sends the number's fallback template once.
+Statuses: advance the tracked message (never backwards) -> publish `message.status` (a repeat
+under the same event id, which the FIFO topic drops); a 131047 failure sends the number's fallback
+template once.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ class InboundProcessor:
                 if isinstance(event, MessageReceivedEvent):
                     self._receive_once(event, outcome)
                 else:
-                    self._track_once(event, outcome)
+                    self._track(event, outcome)
             except Exception as error:
                 self._log_failure(event, error)
                 raise InboundNotProcessed(f"{event.type} not processed: {error}") from error
@@ -165,27 +166,20 @@ class InboundProcessor:
         )
         self.outbound.send(_reply_event(conversation, reply))
 
-    def _track_once(self, event: MessageStatusEvent, out: Outcome) -> None:
-        """One delivery receipt, at most once per (wamid, status), never moving backwards. If
-        publishing fails, the claim is released so Meta's retry publishes it."""
-        p = event.payload
-        if not self.store.claim_status(p.message_id, p.status):
-            out.duplicates += 1
-            return
-        try:
-            self._apply_status(event, out)
-        except Exception:
-            self.store.release_status(p.message_id, p.status)
-            raise
-
-    def _apply_status(self, event: MessageStatusEvent, out: Outcome) -> None:
+    def _track(self, event: MessageStatusEvent, out: Outcome) -> None:
+        """One delivery receipt, never moving the tracked message backwards. A repeated status
+        (a duplicate, or Meta's retry after a failed publish) is published again under the same
+        event id: the FIFO topic drops the copy, and consumers apply statuses idempotently."""
         p = event.payload
         tracked = self.store.advance_status(p.message_id, p.status, p.at.timestamp())
         conversation = tracked.conversation if tracked else event.conversation
         if tracked is None:
             out.stale_statuses += 1  # older than what we know, or not a message we sent
         else:
-            out.statuses += 1
+            if tracked.repeated:
+                out.duplicates += 1
+            else:
+                out.statuses += 1
             payload = p.model_copy(update={"request_id": tracked.request_id})
             update = {"conversation": conversation, "payload": payload}
             self.publisher.publish(event.model_copy(update=update))

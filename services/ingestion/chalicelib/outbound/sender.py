@@ -90,12 +90,12 @@ class Sender:
         phone_number_id, _ = split_conversation_key(event.conversation)
         number = self.settings.number(phone_number_id)
         job = Job(event, phone_number_id, number, self.clock() + self.budget_seconds)
+        if job.reply.kind in NOT_MESSAGES:  # a receipt answers the customer's own message
+            self._send(job, build_bodies(job.reply)[0], pair_limited=False)
+            return []
         contact = self.store.get_contact(phone_number_id, job.wa_id)
         if contact is not None and contact.opted_out and job.reply.origin != "system":
             self._log("not sent: the customer opted out", job)
-            return []
-        if job.reply.kind in NOT_MESSAGES:
-            self._send(job, build_bodies(job.reply)[0], pair_limited=False)
             return []
         bodies = build_bodies(job.reply)  # InvalidInput (parked) names a broken limit
         if job.reply.kind in FREE_FORM and not (contact is not None and contact.window_open()):

@@ -25,8 +25,10 @@ class PollSettings:
     pollers: int = 3
     wait_seconds: int = 2
     """Long-poll wait of each receive; short so that stopping is quick."""
-    fifo_idle_seconds: float = 0.1
-    """FIFO queues are short-polled, with this pause after an empty receive (see `_receive`)."""
+    fifo_idle_seconds: float = 0.02
+    """FIFO queues are short-polled (see `_receive`): the pause after an empty receive starts
+    here and doubles with each further empty one, up to `fifo_idle_max_seconds`."""
+    fifo_idle_max_seconds: float = 0.25
 
 
 class QueuePoller:
@@ -52,6 +54,8 @@ class QueuePoller:
         self._queue: QueueInfo | None = None
         self._queue_lock = threading.Lock()
         self._receive_lock = threading.Lock()
+        self._idle = 0.0  # the queue's current pause between empty receives (FIFO)
+        self._idle_until = 0.0
 
     def start(self) -> None:
         for index in range(self.settings.pollers):
@@ -127,10 +131,21 @@ class QueuePoller:
         # started while groups were in flight keeps ignoring them for its whole wait (and spins).
         # FIFO queues are therefore short-polled, one receive at a time (moto's receive is not
         # atomic: concurrent receives could hand out two messages of one group).
+        # The pause is shared by the queue's pollers: an idle queue costs a few receives a
+        # second (each one is work for the emulator), a busy one is received from without pause.
         with self._receive_lock:
+            pause = self._idle_until - time.monotonic()
+            if pause > 0:
+                self._stop.wait(pause)
             messages = self._receive_now(queue, 0, wanted)
-        if not messages:
-            self._stop.wait(self.settings.fifo_idle_seconds)
+            if messages:
+                self._idle = 0.0
+            else:
+                settings = self.settings
+                self._idle = min(
+                    settings.fifo_idle_max_seconds, max(settings.fifo_idle_seconds, self._idle * 2)
+                )
+            self._idle_until = time.monotonic() + self._idle
         return messages
 
     def _receive_now(self, queue: QueueInfo, wait: int, wanted: int) -> list[Message]:

@@ -153,13 +153,21 @@ class DynamoHistoryStore:
         item = got.get("Item")
         return str(item["msk"]["S"]) if item else None
 
-    def update(self, conversation: str, message_id: str, **fields: object) -> None:
+    def update(
+        self,
+        conversation: str,
+        message_id: str,
+        *,
+        sort_key: str | None = None,
+        **fields: object,
+    ) -> None:
         """Set fields of a stored message; a message never stored is ignored. A delivery status
-        never moves backwards (`read` then a late `delivered` keeps `read`; `failed` wins)."""
+        never moves backwards (`read` then a late `delivered` keeps `read`; `failed` wins).
+        `sort_key`, when the caller knows it (the cached window), saves reading the pointer."""
         unknown = set(fields) - set(StoredMessage.model_fields) or set(fields) & _KEY_FIELDS
         if unknown:
             raise InvalidInput(f"cannot update message fields {sorted(unknown)}")
-        sk = self.sort_key_of(conversation, message_id)
+        sk = sort_key or self.sort_key_of(conversation, message_id)
         if sk is None or not fields:
             return
         params = self._update_params(fields)

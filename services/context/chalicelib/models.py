@@ -75,7 +75,14 @@ class HistoryStore(Protocol):
         """Store a message once; False when it was already stored."""
         ...
 
-    def update(self, conversation: str, message_id: str, **fields: object) -> None: ...
+    def update(
+        self,
+        conversation: str,
+        message_id: str,
+        *,
+        sort_key: str | None = None,
+        **fields: object,
+    ) -> None: ...
 
     def recent(self, conversation: str, limit: int) -> list[StoredMessage]:
         """The last `limit` messages, oldest first."""

@@ -223,9 +223,28 @@ class RedisCachedHistoryStore:
             self._edit(message.conversation, lambda items: _merged(items, message, self.window))
         return fresh
 
-    def update(self, conversation: str, message_id: str, **fields: object) -> None:
-        self._backing.update(conversation, message_id, **fields)
+    def update(
+        self,
+        conversation: str,
+        message_id: str,
+        *,
+        sort_key: str | None = None,
+        **fields: object,
+    ) -> None:
+        known = sort_key or self._cached_sort_key(conversation, message_id)
+        self._backing.update(conversation, message_id, sort_key=known, **fields)
         self._edit(conversation, lambda items: _patched(items, message_id, fields))
+
+    def _cached_sort_key(self, conversation: str, message_id: str) -> str | None:
+        """The message's sort key from the cached window (a receipt is for a recent reply), so
+        the update needs no pointer read; None when it is not cached."""
+        raw = self._guard.read(lambda r: r.get(messages_key(conversation)))
+        if raw is None:
+            return None
+        for item in json.loads(raw):
+            if item.get("message_id") == message_id:
+                return message_sort_key(StoredMessage.model_validate(item))
+        return None
 
     def recent(self, conversation: str, limit: int) -> list[StoredMessage]:
         if limit > self.window:

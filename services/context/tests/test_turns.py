@@ -4,6 +4,7 @@ media, delivery statuses — all through the app's SQS handler, turns read from 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from context_support import (
@@ -139,6 +140,28 @@ def test_delivery_status_of_the_bot_reply_never_moves_backwards(ctx: Driver) -> 
     from chalicelib.wiring import runtime
 
     assert runtime.history.recent(c, 5)[-1].delivery_status == "read"  # the cached copy too
+
+
+def test_a_receipt_for_a_recent_reply_costs_one_dynamodb_write(ctx: Driver) -> None:
+    from parley import aws
+
+    c = new_conversation()
+    ctx.apply(received(c, "m0", at(0), "hola"))
+    turn = ctx.one_turn(c)
+    ctx.apply(completed(turn, at(1), "¡Hola!"))
+    calls: list[str] = []
+
+    def hook(model: Any, **_: Any) -> None:
+        calls.append(model.name)
+
+    events = aws.client("dynamodb").meta.events
+    events.register("before-call.dynamodb.*", hook)
+    try:
+        ctx.apply(status(c, f"turn:{turn['payload']['turn_id']}", "delivered", at(2)))
+    finally:
+        events.unregister("before-call.dynamodb.*", hook)
+    assert calls == ["UpdateItem"]  # the sort key came from the cached window, not a read
+    assert ctx.history(c)[-1].delivery_status == "delivered"
 
 
 def test_turn_completed_with_handoff_stops_turns(ctx: Driver) -> None:

@@ -3,7 +3,8 @@ default 80 messages/s, against the WhatsApp simulator and a real redis-server (s
 free port), from several "containers" (senders sharing only Redis) running in threads.
 
 Run from the repository root: `python -m tests.bench.sender [--messages 400] [--rate 80]`.
-Prints the achieved rate, the most messages the simulator received in any 1-second window, and the
+Prints the achieved rate, the most sends started in any 1-second window (what pacing controls;
+the verdict), the most the simulator received in one (that plus the HTTP call's jitter), and the
 send latency (the Graph API call) and job latency (including the wait for a slot) p50/p99.
 The store and the status publisher are the in-memory ones: this measures pacing, not DynamoDB.
 """
@@ -76,17 +77,19 @@ def redis_server() -> Iterator[str]:
 
 
 class TimedChannel:
-    """Wraps a channel and records how long each send (the HTTP call) took."""
+    """Wraps a channel and records when each send (the HTTP call) started and how long it took."""
 
     def __init__(self, inner: MetaCloudChannel) -> None:
         self.inner = inner
         self.latencies: list[float] = []
+        self.starts: list[float] = []
         self._lock = threading.Lock()
 
     def send(self, phone_number_id: str, number: BusinessNumber, body: dict[str, Any]) -> str:
         started = time.perf_counter()
         wamid = self.inner.send(phone_number_id, number, body)
         with self._lock:
+            self.starts.append(started)
             self.latencies.append(time.perf_counter() - started)
         return wamid
 
@@ -194,7 +197,7 @@ def run(messages: int, rate: int, containers: int, workers: int) -> int:
                 list(pool.map(handle, range(messages)))
             elapsed = time.monotonic() - started
             recorded = requests.get(f"{sim.url}/_sim/requests", timeout=10).json()["requests"]
-            return report(messages, rate, elapsed, recorded, channel.latencies, job_latencies)
+            return report(messages, rate, elapsed, recorded, channel, job_latencies)
     finally:
         sim.stop()
 
@@ -204,12 +207,15 @@ def report(
     rate: int,
     elapsed: float,
     recorded: list[dict[str, Any]],
-    send: list[float],
+    channel: TimedChannel,
     jobs: list[float],
 ) -> int:
     times = [r["time"] for r in recorded if r["status"] == 200 and r["path"].endswith("/messages")]
     span = max(times) - min(times) if len(times) > 1 else 0.0
+    send = channel.latencies
     busiest = max_in_window(times)
+    # Pacing decides when a send starts; arrivals also carry the HTTP call's jitter.
+    busiest_start = max_in_window(channel.starts)
     print(f"sender pacing: {messages} messages to one business number, limit {rate}/s")
     print(f"  delivered to the simulator   {len(times)}")
     print(f"  wall time                    {elapsed:.2f} s")
@@ -218,7 +224,8 @@ def report(
         "  (a sliding window: the first second's quota leaves at once)"
     )
     print(f"  achieved rate (first→last)   {(len(times) - 1) / span if span else 0:.1f} msg/s")
-    print(f"  max in any 1 s window        {busiest}  (limit {rate})")
+    print(f"  max sends started in any 1 s {busiest_start}  (limit {rate})")
+    print(f"  max arrivals in any 1 s      {busiest}  (plus the send latency's jitter)")
     print(
         f"  send latency p50 / p99       {percentile(send, 50) * 1000:.1f} / "
         f"{percentile(send, 99) * 1000:.1f} ms  (Graph API call)"
@@ -227,7 +234,7 @@ def report(
         f"  job latency  p50 / p99       {percentile(jobs, 50) * 1000:.0f} / "
         f"{percentile(jobs, 99) * 1000:.0f} ms  (incl. waiting for a slot)"
     )
-    ok = len(times) == messages and busiest <= rate
+    ok = len(times) == messages and busiest_start <= rate
     print(f"  verdict                      {'ok' if ok else 'OVER LIMIT OR MISSING MESSAGES'}")
     return 0 if ok else 1
 

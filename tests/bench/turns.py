@@ -7,7 +7,8 @@ Lambda-like runners, the WhatsApp simulator, the demo knowledge base, the local 
 started on free ports. Every AWS call the runtime makes goes through a counting reverse proxy in
 front of moto (the children get the proxy as AWS_ENDPOINT_URL).
 
-(1) Latency: one returning customer asks --turns demo questions one after the other; each is timed
+(1) Latency: --turns demo questions one after the other, rotating over 5 returning customers (one
+    customer asking every second would pass the per-customer inbound rate limit); each is timed
     from the POST to the simulator's customer API (webhook -> ingestion) to the moment the simulator
     records the bot's reply to that customer (its chat entry timestamp). The per-stage breakdown is
     TurnCompleted.latency_ms, read from a probe FIFO queue subscribed to the conversation-events
@@ -18,7 +19,7 @@ front of moto (the children get the proxy as AWS_ENDPOINT_URL).
     shown apart, empty polls separately: they depend on time, not on traffic.
 (3) Load: (3a) a capacity probe, --probe-customers customers (10) asking with no think time for
     --probe seconds: the runtime saturated, its reply rate after a warm-up is what it sustains;
-    (3b) --customers customers (50) paced together at --headroom (80 %) of that rate (or at
+    (3b) --customers customers (50) paced together at --headroom (65 %) of that rate (or at
     --rate) for --seconds, each waiting for its reply before its next question. A message is
     lost if no reply arrived within --timeout (or by the end plus --grace); must be 0.
 Full run: about 8 minutes (start ~40 s, latency ~90 s, probe 60 s, load 180 s); --quick ~3.
@@ -78,6 +79,7 @@ HOP_BY_HOP = {
 }
 SCOPE = re.compile(r"Credential=([^/]+)/\d{8}/[^/]+/([^/]+)/aws4_request")
 POLLING = {("sqs", "ReceiveMessage"), ("sqs", "ReceiveMessage (empty)")}
+LATENCY_CUSTOMERS = 5
 
 
 # --- the counting proxy in front of moto --------------------------------------------------------
@@ -601,12 +603,14 @@ def latency_phase(
     args: argparse.Namespace, stack: CountedStack, watcher: ReplyWatcher, counter: CallCounter
 ) -> None:
     probe = TurnProbe(stack)
-    wa_id = "15550100001"
-    for text in QUESTIONS[:2]:  # warm-up: imports, clients, caches, the customer's profile
+    # Questions rotate over a few returning customers: one customer asking every second would
+    # pass the per-customer inbound limit (INBOUND_MESSAGES_PER_MINUTE) and be rate-limited.
+    customers = [f"155501000{n:02d}" for n in range(1, LATENCY_CUSTOMERS + 1)]
+    for n, wa_id in enumerate(customers):  # warm-up: imports, clients, caches, the profiles
+        text = QUESTIONS[n % len(QUESTIONS)]
         if ask(stack.simulator_url, watcher, wa_id, text, args.timeout).reply_ms is None:
             raise SystemExit("warm-up: no reply from the local runtime")
-    ask(stack.simulator_url, watcher, "15550100002", QUESTIONS[2], args.timeout)
-    probe.drain(3, timeout=5)
+    probe.drain(len(customers), timeout=5)
 
     settle(counter)
     idle_before, idle_started = counter.snapshot(), time.monotonic()
@@ -616,7 +620,13 @@ def latency_phase(
 
     before, started, callers_before = counter.snapshot(), time.monotonic(), counter.callers()
     samples = [
-        ask(stack.simulator_url, watcher, wa_id, QUESTIONS[i % len(QUESTIONS)], args.timeout)
+        ask(
+            stack.simulator_url,
+            watcher,
+            customers[i % len(customers)],
+            QUESTIONS[i % len(QUESTIONS)],
+            args.timeout,
+        )
         for i in range(args.turns)
     ]
     settle(counter)  # the delayed work of these messages (delivery/read statuses) counts too
@@ -627,7 +637,8 @@ def latency_phase(
     replies = [s.reply_ms for s in samples if s.reply_ms is not None]
     missing = len(samples) - len(replies)
     table(
-        f"(1) Turn latency, one returning customer, {args.turns} questions one at a time (ms)",
+        f"(1) Turn latency, {len(customers)} returning customers, {args.turns} questions one at a"
+        " time (ms)",
         ["measure", "n", "p50", "p95", "max", "mean"],
         [
             latency_rows("webhook -> reply at simulator", replies),
@@ -774,7 +785,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--probe-customers", type=int, default=10, help="closed-loop customers of the probe"
     )
     parser.add_argument(
-        "--headroom", type=float, default=0.8, help="load rate as a share of the probed capacity"
+        "--headroom", type=float, default=0.65, help="load rate as a share of the probed capacity"
     )
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for a reply")
     parser.add_argument("--grace", type=float, default=30.0, help="seconds for late replies")

@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.local.devstack import DevStack, StackPorts
+from infra.local.probes import subscribe_probe_queue
 from infra.local.pytest_fixtures import free_port
 
 SERVICES = ("ingestion", "ai_processing", "context", "media", "escalation")
@@ -355,27 +356,9 @@ class TurnProbe:
     """A FIFO queue of our own on conversation-events, filtered on turn.completed."""
 
     def __init__(self, stack: CountedStack) -> None:
-        self.sqs, sns = aws(stack, "sqs"), aws(stack, "sns")
-        self.url = self.sqs.create_queue(
-            QueueName="bench-turns.fifo",
-            Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "false"},
-        )["QueueUrl"]
-        arn = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
-        topic = next(
-            t["TopicArn"]
-            for t in sns.list_topics()["Topics"]
-            if t["TopicArn"].endswith(":parley-local-conversation-events.fifo")
-        )
-        sns.subscribe(
-            TopicArn=topic,
-            Protocol="sqs",
-            Endpoint=arn,
-            Attributes={
-                "RawMessageDelivery": "true",
-                "FilterPolicy": json.dumps({"event_type": ["turn.completed"]}),
-            },
+        self.sqs = aws(stack, "sqs")
+        self.url = subscribe_probe_queue(
+            self.sqs, aws(stack, "sns"), "bench-turns.fifo", ["turn.completed"]
         )
 
     def drain(self, wanted: int, timeout: float = 15.0) -> list[dict[str, float]]:

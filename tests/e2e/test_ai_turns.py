@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from infra.local.devstack import DevStack
+from infra.local.probes import subscribe_probe_queue
 
 pytestmark = pytest.mark.slow
 
@@ -107,29 +108,9 @@ def test_tuition_question_in_spanish_is_answered_in_spanish(indexed_stack: DevSt
 def _observe_handoffs(stack: DevStack) -> str:
     """A queue of our own subscribed to the topic for handoff.requested: the escalation service
     consumes escalation.fifo itself, so the test watches the same events on a second queue."""
-    sqs, sns = _aws(stack, "sqs"), _aws(stack, "sns")
-    url = sqs.create_queue(
-        QueueName="e2e-handoffs.fifo",
-        Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "false"},
-    )["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    topic = next(
-        t["TopicArn"]
-        for t in sns.list_topics()["Topics"]
-        if t["TopicArn"].endswith(":parley-local-conversation-events.fifo")
+    return subscribe_probe_queue(
+        _aws(stack, "sqs"), _aws(stack, "sns"), "e2e-handoffs.fifo", ["handoff.requested"]
     )
-    sns.subscribe(
-        TopicArn=topic,
-        Protocol="sqs",
-        Endpoint=arn,
-        Attributes={
-            "RawMessageDelivery": "true",
-            "FilterPolicy": json.dumps({"event_type": ["handoff.requested"]}),
-        },
-    )
-    return str(url)
 
 
 def test_asking_for_a_person_publishes_handoff_requested(indexed_stack: DevStack) -> None:

@@ -10,7 +10,7 @@ QUEUE ?=
 export PYTHONPATH := $(CURDIR)
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help setup run test test-services test-platform lint package deploy bench redrive clean
+.PHONY: help setup run test test-services test-platform lint package deploy deploy-local bench redrive clean
 
 help:
 	@echo "make run      start the whole system locally (moto, redis, 5 services, WhatsApp simulator)"
@@ -52,6 +52,11 @@ package: setup
 
 deploy: setup
 	@bash infra/deploy.sh $(STAGE) $(PREFIX)
+
+# deploy.sh's steps (write-config, chalice deploy, fix-event-sources) on the local AWS emulator,
+# in a copy of the sources; then the deployed wiring is read back and checked.
+deploy-local: setup
+	@$(PY) -m infra.local.deploy_local --stage $(STAGE)
 
 BENCHES ?= cold_start webhook sender context knowledge turns
 

@@ -5,8 +5,9 @@
 #   2. stack outputs -> stage section of every services/*/.chalice/config.json
 #      (real resource names, REDIS_URL, AWS_ACCOUNT_ID, subnet_ids, security_group_ids)
 #   3. chalice deploy --stage <stage> for every service
-#   4. ReportBatchItemFailures on every SQS event source mapping Chalice created
-#      (Chalice cannot set FunctionResponseTypes itself; later deploys keep the flag)
+#   4. ReportBatchItemFailures on every SQS event source mapping Chalice created, and the
+#      on-failure destination (the topic's DLQ) of every SNS-subscribed function
+#      (Chalice can set neither; later deploys keep both)
 #
 # Environment:
 #   PARLEY_SUBNET_IDS   required: comma-separated private subnets (Lambda functions and the cache)

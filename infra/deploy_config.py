@@ -1,4 +1,4 @@
-"""Glue for `infra/deploy.sh`: shared stack -> Chalice configs, and the SQS partial-batch fix.
+"""Glue for `infra/deploy.sh`: shared stack -> Chalice configs, and what Chalice cannot configure.
 
     python -m infra.deploy_config check-credentials
     python -m infra.deploy_config vpc-id --subnet-ids subnet-a,subnet-b
@@ -6,6 +6,11 @@
         --vpc-id vpc-... [--s3-bucket artifacts]      # only when the AWS CLI is not installed
     python -m infra.deploy_config write-config --stage dev --prefix parley --subnet-ids ...
     python -m infra.deploy_config fix-event-sources --stage dev
+
+`fix-event-sources` (after `chalice deploy`) turns on ReportBatchItemFailures on every SQS event
+source mapping and gives every SNS-subscribed function its on-failure destination, the topic's DLQ
+(`infra/package.py` puts both in the merge template of `make package`). Neither is what keeps a
+failed SQS record: `parley.batch` makes Lambda return it with or without the flag.
 
 The transformations (`apply_stage_settings`, `sqs_event_sources`, ...) are pure functions on the
 dicts of `.chalice/config.json`, stack outputs and `.chalice/deployed/<stage>.json`; only the
@@ -28,6 +33,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = REPO_ROOT / "infra" / "template.yaml"
 SERVICES: tuple[str, ...] = ("ingestion", "ai_processing", "context", "media", "escalation")
 BATCH_FAILURES = "ReportBatchItemFailures"
+ASYNC_RETRY_ATTEMPTS = 2
+"""Lambda's retries of an asynchronous (SNS) invocation before its on-failure destination."""
 REDIS_PORT = "6379"
 TEMPLATE_BODY_LIMIT = 51_200
 """CloudFormation refuses inline template bodies larger than this; bigger ones go through S3."""
@@ -82,7 +89,51 @@ class EventSource:
     queue_arn: str
 
 
+@dataclass(frozen=True)
+class SnsSubscription:
+    """A function subscribed to an SNS topic by `chalice deploy` (invoked asynchronously)."""
+
+    name: str
+    function_arn: str
+    topic: str
+
+
 # ------------------------------------------------------------------------------------ pure
+
+
+def on_failure_queue(topic: str) -> str:
+    """The on-failure destination of a function subscribed to `topic` (name or ARN): the topic's
+    DLQ `<topic>-dlq` (infra/template.yaml), where its handler also parks what it can never
+    process (parley.batch.process_sns_event)."""
+    return f"{topic.rsplit(':', 1)[-1]}-dlq"
+
+
+def on_failure_arn(function_arn: str, topic: str) -> str:
+    """The ARN of `on_failure_queue(topic)` in the function's partition, region and account."""
+    parts = function_arn.split(":")
+    if len(parts) < 7 or parts[2] != "lambda":
+        raise DeployError(f"not a Lambda function ARN: {function_arn!r}")
+    partition, region, account = parts[1], parts[3], parts[4]
+    return f"arn:{partition}:sqs:{region}:{account}:{on_failure_queue(topic)}"
+
+
+def event_invoke_config(destination_arn: str) -> dict[str, Any]:
+    """`put_function_event_invoke_config` arguments: Lambda's two retries, then the destination."""
+    return {
+        "MaximumRetryAttempts": ASYNC_RETRY_ATTEMPTS,
+        "DestinationConfig": {"OnFailure": {"Destination": destination_arn}},
+    }
+
+
+def needs_event_invoke_config(current: Mapping[str, Any] | None, wanted: Mapping[str, Any]) -> bool:
+    """Whether a `get_function_event_invoke_config` answer (None: none) differs from `wanted`."""
+    if current is None:
+        return True
+    destination = current.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+    return (
+        current.get("MaximumRetryAttempts") != wanted["MaximumRetryAttempts"]
+        or destination != wanted["DestinationConfig"]["OnFailure"]["Destination"]
+    )
 
 
 def stack_name(prefix: str, stage: str) -> str:
@@ -179,6 +230,17 @@ def sqs_event_sources(deployed: Mapping[str, Any]) -> list[EventSource]:
     ]
 
 
+def sns_subscriptions(deployed: Mapping[str, Any]) -> list[SnsSubscription]:
+    """SNS subscriptions of functions in a `.chalice/deployed/<stage>.json` document."""
+    if deployed.get("schema_version") != "2.0":
+        raise DeployError(f"unknown deployed-state schema {deployed.get('schema_version')!r}")
+    return [
+        SnsSubscription(name=res["name"], function_arn=res["lambda_arn"], topic=res["topic"])
+        for res in deployed.get("resources", [])
+        if res.get("resource_type") == "sns_event"
+    ]
+
+
 def needs_batch_failures(mapping: Mapping[str, Any]) -> bool:
     """Whether a `get_event_source_mapping` answer still lacks ReportBatchItemFailures."""
     return BATCH_FAILURES not in mapping.get("FunctionResponseTypes", [])
@@ -244,14 +306,38 @@ def enable_batch_failures(lam: Any, sources: Sequence[EventSource]) -> int:
     return changed
 
 
+def set_failure_destinations(lam: Any, subscriptions: Sequence[SnsSubscription]) -> int:
+    """Give each SNS-subscribed function its on-failure destination; returns how many changed."""
+    changed = 0
+    for sub in subscriptions:
+        wanted = event_invoke_config(on_failure_arn(sub.function_arn, sub.topic))
+        try:
+            current = lam.get_function_event_invoke_config(FunctionName=sub.function_arn)
+        except lam.exceptions.ResourceNotFoundException:
+            current = None
+        destination = wanted["DestinationConfig"]["OnFailure"]["Destination"]
+        if not needs_event_invoke_config(current, wanted):
+            print(f"  {sub.name}: on-failure destination already {destination}")
+            continue
+        lam.put_function_event_invoke_config(FunctionName=sub.function_arn, **wanted)
+        print(f"  {sub.name}: on-failure destination {destination}")
+        changed += 1
+    return changed
+
+
 def fix_event_sources(lam: Any, stage: str, services: Sequence[str]) -> None:
     for service in services:
         path = deployed_path(service, stage)
         if not path.is_file():
             raise DeployError(f"{path.relative_to(REPO_ROOT)} missing: did chalice deploy run?")
-        sources = sqs_event_sources(read_json(path))
+        deployed = read_json(path)
+        sources = sqs_event_sources(deployed)
         print(f"{service}: {len(sources)} SQS event source(s)")
         enable_batch_failures(lam, sources)
+        subscriptions = sns_subscriptions(deployed)
+        if subscriptions:
+            print(f"{service}: {len(subscriptions)} SNS subscription(s)")
+            set_failure_destinations(lam, subscriptions)
 
 
 def check_credentials(session: Any) -> str:

@@ -3,12 +3,15 @@
     PYTHONPATH=. python -m infra.package --stage dev --out build [--service ingestion ...]
 
 For each service this
-1. imports the app the way Chalice does (in a subprocess) to find its SQS handlers,
+1. imports the app the way Chalice does (in a subprocess) to find its SQS and SNS handlers,
 2. writes `<out>/<service>/merge-template.json`, which turns on
-   `FunctionResponseTypes: [ReportBatchItemFailures]` for every SQS event source (Chalice cannot),
+   `FunctionResponseTypes: [ReportBatchItemFailures]` for every SQS event source (Chalice cannot)
+   and gives every SNS-subscribed function an `EventInvokeConfig`: Lambda's two retries, then its
+   on-failure destination, the topic's DLQ (`infra.deploy_config.on_failure_queue`),
 3. runs `chalice package --stage <stage> --merge-template ... <out>/<service>`,
-4. checks `sam.json` (every SQS source has the flag, no resource lost its Type), the zip
-   (`parley/__init__.py` at the root, `app.py`, `chalicelib/`) and runs cfn-lint on the template,
+4. checks `sam.json` (every SQS source has the flag, every SNS handler its destination, no resource
+   lost its Type), the zip (`parley/__init__.py` at the root, `app.py`, `chalicelib/`) and runs
+   cfn-lint on the template,
 5. prints one summary line per service. Any failure makes the exit status non-zero.
 
 The merge template only adds a list under each event source's `Properties`: Chalice's merge is a
@@ -34,7 +37,13 @@ from typing import Any
 
 from chalice.utils import to_cfn_resource_name
 
-from infra.deploy_config import BATCH_FAILURES, REPO_ROOT, SERVICES
+from infra.deploy_config import (
+    ASYNC_RETRY_ATTEMPTS,
+    BATCH_FAILURES,
+    REPO_ROOT,
+    SERVICES,
+    on_failure_queue,
+)
 
 MERGE_TEMPLATE = "merge-template.json"
 REQUIRED_IN_ZIP: tuple[str, ...] = ("parley/__init__.py", "app.py", "chalicelib/__init__.py")
@@ -45,17 +54,19 @@ FUNCTION_TYPE = "AWS::Serverless::Function"
 CFN_LINT_FAILING_BITS = 1 | 2 | 4
 
 # Runs inside `services/<name>` with a fresh interpreter: Chalice's own factory loads the stage's
-# config and environment variables and imports app.py exactly as `chalice package` does.
+# config and environment variables and imports app.py exactly as `chalice package` does (the CLI
+# hands it os.environ, so the stage's variables are set when app.py names its topic).
 _DISCOVER_SCRIPT = """
-import json, sys
-from chalice.app import SQSEventConfig
+import json, os, sys
+from chalice.app import SNSEventConfig, SQSEventConfig
 from chalice.cli.factory import CLIFactory
 stage, out = sys.argv[1], sys.argv[2]
-config = CLIFactory(project_dir='.').create_config_obj(chalice_stage_name=stage)
+config = CLIFactory(project_dir='.', environ=os.environ).create_config_obj(chalice_stage_name=stage)
 app = config.chalice_app
-names = [s.name for s in app.event_sources if isinstance(s, SQSEventConfig)]
+sqs = [s.name for s in app.event_sources if isinstance(s, SQSEventConfig)]
+sns = [[s.name, s.topic] for s in app.event_sources if isinstance(s, SNSEventConfig)]
 with open(out, 'w') as f:
-    json.dump(names, f)
+    json.dump({'sqs': sqs, 'sns': sns}, f)
 """
 
 
@@ -79,6 +90,31 @@ class SqsSource:
 
 
 @dataclass(frozen=True)
+class SnsSource:
+    """A function of the app subscribed to an SNS topic (Lambda invokes it asynchronously)."""
+
+    function_name: str
+    topic: str
+
+    @property
+    def resource(self) -> str:
+        return to_cfn_resource_name(self.function_name)
+
+    @property
+    def destination(self) -> dict[str, Any]:
+        """The ARN of the topic's DLQ, in the stack's partition, region and account."""
+        account = "${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}"
+        return {"Fn::Sub": f"arn:{account}:{on_failure_queue(self.topic)}"}
+
+    def event_invoke_config(self) -> dict[str, Any]:
+        # SAM requires `Type`; it adds no policy to the role Chalice names (policy-<stage>.json).
+        return {
+            "MaximumRetryAttempts": ASYNC_RETRY_ATTEMPTS,
+            "DestinationConfig": {"OnFailure": {"Type": "SQS", "Destination": self.destination}},
+        }
+
+
+@dataclass(frozen=True)
 class ServiceResult:
     service: str
     template: Path
@@ -86,14 +122,16 @@ class ServiceResult:
     functions: int
     sqs_sources: int
     seconds: float
+    sns_sources: int = 0
 
     def summary(self, base: Path) -> str:
         template = os.path.relpath(self.template, base)
         size_mb = self.zip_bytes / 1_000_000
+        sns = f"sns_sources={self.sns_sources} on-failure=dlq " if self.sns_sources else ""
         return (
             f"{self.service:<14} template={template} zip={size_mb:.1f}MB "
             f"functions={self.functions} sqs_sources={self.sqs_sources} "
-            f"{BATCH_FAILURES}=all cfn-lint=clean ({self.seconds:.1f}s)"
+            f"{BATCH_FAILURES}=all {sns}cfn-lint=clean ({self.seconds:.1f}s)"
         )
 
 
@@ -120,27 +158,34 @@ def build_env(region: str) -> dict[str, str]:
     return env
 
 
-def discover_sqs_sources(
+def discover_sources(
     service: str, stage: str, env: dict[str, str], tmp: Path
-) -> list[SqsSource]:
-    """Import the service's app in a subprocess and return its SQS handlers."""
-    out = tmp / "sqs-handlers.json"
+) -> tuple[list[SqsSource], list[SnsSource]]:
+    """Import the service's app in a subprocess and return its SQS and SNS handlers."""
+    out = tmp / "event-handlers.json"
     cmd = [sys.executable, "-c", _DISCOVER_SCRIPT, stage, str(out)]
     proc = _run(cmd, service_dir(service), env)
     if proc.returncode != 0 or not out.exists():
         raise PackagingError(f"could not import the app to find its handlers:\n{_tail(proc)}")
-    names: list[str] = json.loads(out.read_text())
+    found: dict[str, Any] = json.loads(out.read_text())
     out.unlink()
-    return [SqsSource(name) for name in names]
+    sqs = [SqsSource(name) for name in found["sqs"]]
+    return sqs, [SnsSource(name, topic) for name, topic in found["sns"]]
 
 
-def merge_template(sources: Sequence[SqsSource]) -> dict[str, Any]:
-    """The `--merge-template` document that enables partial batch responses on every source."""
+def merge_template(
+    sources: Sequence[SqsSource], sns_sources: Sequence[SnsSource] = ()
+) -> dict[str, Any]:
+    """The `--merge-template` document: partial batch responses on every SQS source, and an
+    on-failure destination for every SNS-subscribed function."""
     flag = {"Properties": {"FunctionResponseTypes": [BATCH_FAILURES]}}
-    resources = {
+    resources: dict[str, Any] = {
         source.resource: {"Properties": {"Events": {source.event: json.loads(json.dumps(flag))}}}
         for source in sources
     }
+    for sns in sns_sources:
+        properties = resources.setdefault(sns.resource, {"Properties": {}})["Properties"]
+        properties["EventInvokeConfig"] = sns.event_invoke_config()
     return {"Resources": resources}
 
 
@@ -181,8 +226,11 @@ def sqs_events(template: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]
     return found
 
 
-def check_template(template: dict[str, Any], sources: Sequence[SqsSource]) -> None:
-    """Every SQS source of the app is in the template, and each reports batch item failures."""
+def check_template(
+    template: dict[str, Any], sources: Sequence[SqsSource], sns_sources: Sequence[SnsSource] = ()
+) -> None:
+    """Every SQS source of the app is in the template, and each reports batch item failures; every
+    SNS-subscribed function has its on-failure destination."""
     untyped = [name for name, res in template.get("Resources", {}).items() if "Type" not in res]
     if untyped:
         raise PackagingError(f"merge template created resources without a Type: {untyped}")
@@ -197,6 +245,12 @@ def check_template(template: dict[str, Any], sources: Sequence[SqsSource]) -> No
     for key, props in events.items():
         if isinstance(props.get("Queue"), dict) and len(props["Queue"]) != 1:
             raise PackagingError(f"Queue of {key} is not a single intrinsic: {props['Queue']}")
+    resources = template.get("Resources", {})
+    for sns in sns_sources:
+        function = resources.get(sns.resource, {})
+        config = function.get("Properties", {}).get("EventInvokeConfig")
+        if function.get("Type") != FUNCTION_TYPE or config != sns.event_invoke_config():
+            raise PackagingError(f"{sns.resource} lacks its on-failure destination: {config}")
 
 
 def check_zip(path: Path) -> int:
@@ -228,20 +282,22 @@ def package_service(service: str, stage: str, out_root: Path, region: str) -> Se
     out = out_root / service
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    sources = discover_sqs_sources(service, stage, env, out)
+    sources, sns_sources = discover_sources(service, stage, env, out)
     merge_file = out / MERGE_TEMPLATE
-    merge_file.write_text(json.dumps(merge_template(sources), indent=2) + "\n")
+    merge_file.write_text(json.dumps(merge_template(sources, sns_sources), indent=2) + "\n")
     chalice_package(service, stage, merge_file, out, env)
     template_path = out / "sam.json"
     if not template_path.is_file():
         raise PackagingError("chalice package wrote no sam.json")
     template = json.loads(template_path.read_text())
-    check_template(template, sources)
+    check_template(template, sources, sns_sources)
     zip_bytes = check_zip(out / "deployment.zip")
     cfn_lint(template_path, region, env)
     functions = sum(1 for r in template["Resources"].values() if r.get("Type") == FUNCTION_TYPE)
     elapsed = time.monotonic() - started
-    return ServiceResult(service, template_path, zip_bytes, functions, len(sources), elapsed)
+    return ServiceResult(
+        service, template_path, zip_bytes, functions, len(sources), elapsed, len(sns_sources)
+    )
 
 
 def _package_or_error(service: str, stage: str, out: Path, region: str) -> ServiceResult | str:

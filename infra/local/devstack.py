@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import IO
 
 from infra.local import ports
+from infra.local.runner.config import API_HANDLER, ServiceConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_KB = Path(__file__).resolve().parent / "demo" / "kb"
@@ -156,7 +157,16 @@ class DevStack:
         wait_for_http(self.simulator_url + "/", self.check_alive)
 
     def health(self) -> dict[str, dict[str, object]]:
-        return {s: fetch_json(f"{self.service_url(s)}/health") for s in self.ports.services}
+        """Each service's detailed health (`/health/details`, behind the local API key)."""
+        return {
+            s: fetch_json(f"{self.service_url(s)}/health/details", {"x-api-key": self.api_key(s)})
+            for s in self.ports.services
+        }
+
+    def api_key(self, service: str) -> str:
+        """The local stage's API_KEY of `service` (its .chalice/config.json)."""
+        config = ServiceConfig(ROOT / "services" / service, "local")
+        return config.function(API_HANDLER).environment.get("API_KEY", "")
 
     def stop(self) -> None:
         for child in reversed(self.children):
@@ -266,9 +276,10 @@ def wait_for_http(url: str, alive: Callable[[], None] | None = None, timeout: fl
     raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
 
 
-def fetch_json(url: str) -> dict[str, object]:
+def fetch_json(url: str, headers: dict[str, str] | None = None) -> dict[str, object]:
     try:
-        with urllib.request.urlopen(url, timeout=10) as response:
+        request = urllib.request.Request(url, headers=headers or {})
+        with urllib.request.urlopen(request, timeout=10) as response:
             return dict(json.load(response))
     except urllib.error.HTTPError as error:
         return dict(json.load(error))

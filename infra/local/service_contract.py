@@ -180,26 +180,58 @@ def dlq_messages(service: Service) -> list[dict[str, Any]]:
     return messages
 
 
-def test_health_reports_name_version_stage_and_every_dependency_reachable(
+API_KEY = {"x-api-key": "local-parley-api-key"}  # the local stage's API_KEY
+
+
+def details(client: Client) -> Any:
+    return client.http.get("/health/details", headers=API_KEY)
+
+
+def test_health_is_liveness_only_no_aws_call_no_names(
+    client: Client, service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from botocore.client import BaseClient
+
+    calls: list[str] = []
+
+    def record(self: Any, operation: str, params: Any) -> Any:
+        calls.append(operation)
+        raise AssertionError(f"GET /health called AWS: {operation}")
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", record)
+    response = client.http.get("/health")
+    assert response.status_code == 200
+    assert response.json_body == {"service": service.name, "status": "alive"}
+    assert calls == []
+
+
+def test_health_details_need_the_api_key(client: Client, service: Service) -> None:
+    for headers in ({}, {"x-api-key": "wrong"}):
+        response = client.http.get("/health/details", headers=headers)
+        assert response.status_code == 401
+        assert "dependencies" not in response.json_body
+
+
+def test_health_details_report_name_version_stage_and_every_dependency_reachable(
     client: Client, service: Service
 ) -> None:
-    response = client.http.get("/health")
+    response = details(client)
     body = response.json_body
     assert response.status_code == 200, body
     assert (body["service"], body["stage"], body["healthy"]) == (service.name, "local", True)
     assert body["version"]
     kinds = {d["kind"] for d in body["dependencies"]}
     assert {"queue", "topic", "table", "bucket", "redis"} <= kinds
-    assert all(d["reachable"] for d in body["dependencies"])
+    assert all(d["reachable"] for d in body["dependencies"] if d.get("required", True))
     names = {d["name"] for d in body["dependencies"]}
     assert service.queue in names
 
 
-def test_health_names_an_unreachable_dependency_with_503(
+def test_health_details_name_an_unreachable_dependency_with_503(
     client: Client, service: Service, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("IDEMPOTENCY_TABLE", "parley-local-no-such-table")
-    response = client.http.get("/health")
+    response = details(client)
     assert response.status_code == 503
     down = [d for d in response.json_body["dependencies"] if not d["reachable"]]
     assert [d["name"] for d in down] == ["parley-local-no-such-table"]
@@ -209,7 +241,7 @@ def test_missing_setting_is_a_500_that_names_the_variable(
     client: Client, service: Service, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("EVENTS_TOPIC")
-    response = client.http.get("/health")
+    response = details(client)
     assert response.status_code == 500
     assert response.json_body["error"] == "configuration_error"
     assert "EVENTS_TOPIC (missing)" in response.json_body["message"]
@@ -244,7 +276,7 @@ def test_event_is_applied_once_however_often_it_is_delivered(
 def test_retryable_failure_is_retried_and_holds_back_only_its_conversation(
     client: Client, service: Service, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from parley.errors import DependencyError
+    from parley.errors import BatchIncomplete, DependencyError
 
     applied: list[str] = []
 
@@ -256,8 +288,13 @@ def test_retryable_failure_is_retried_and_holds_back_only_its_conversation(
     monkeypatch.setitem(service.handlers, "message.received", flaky)
     failing, after = _event(), _event()
     failing["payload"]["text"], after["payload"]["text"] = "fail", "after"
-    result = deliver(client, service, [json.dumps(failing), json.dumps(after)])
-    assert len(result["batchItemFailures"]) == 2  # the failed head and the one behind it
+    with pytest.raises(BatchIncomplete) as incomplete:
+        deliver(client, service, [json.dumps(failing), json.dumps(after)])
+    # The failed head and the one behind it; raised, so Lambda leaves both on the queue.
+    assert len(incomplete.value.failed_ids) == 2
+    url = sqs().get_queue_url(QueueName=service.queue)["QueueUrl"]
+    counts = sqs().get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert int(counts["ApproximateNumberOfMessagesNotVisible"]) == 2
     assert applied == []
     assert dlq_messages(service) == []
 

@@ -6,15 +6,14 @@ Wiring only; the logic is in chalicelib/ and the shared parley library. The HTTP
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING
 
-from chalice import Chalice, IAMAuthorizer, Rate, Response
+from chalice import Chalice, Rate, Response
 from chalice.app import CloudWatchEvent, Request, SQSEvent
 
 from chalicelib import handlers
 from chalicelib.wiring import runtime
-from parley.http import answers_errors
+from parley.http import add_health_routes, answers_errors, authenticate, route_authorizer
 from parley.resources import configured_name
 
 if TYPE_CHECKING:
@@ -22,16 +21,16 @@ if TYPE_CHECKING:
 
 app = Chalice(app_name="parley-context")
 handles_errors = answers_errors("context")
+add_health_routes(app, runtime, "context")
 # IAM in AWS; locally (chalice local, tests) the x-api-key header instead, checked in _api().
-AUTHORIZER = None if os.environ.get("PARLEY_STAGE", "local") == "local" else IAMAuthorizer()
+AUTHORIZER = route_authorizer()
 
 
 def _api() -> ContextApi:
     """The API for the current request, once its caller is authenticated."""
     from chalicelib import api
 
-    if AUTHORIZER is None:
-        api.check_api_key(_request().headers, runtime.settings.api_key)
+    authenticate(app, runtime)
     return api.build_api(runtime)
 
 
@@ -39,13 +38,6 @@ def _request() -> Request:
     request = app.current_request
     assert request is not None  # Chalice sets it for every route
     return request
-
-
-@app.route("/health")
-@handles_errors
-def health() -> Response:
-    report = runtime.health()
-    return Response(body=report, status_code=200 if report["healthy"] else 503)
 
 
 @app.route("/conversations/{key}", methods=["GET"], authorizer=AUTHORIZER)

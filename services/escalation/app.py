@@ -3,23 +3,16 @@
 Wiring only; the logic is in chalicelib/ and the shared parley library.
 """
 
-from chalice import Chalice, Response
+from chalice import Chalice
 from chalice.app import SQSEvent
 
 from chalicelib import handlers
 from chalicelib.wiring import runtime
-from parley.http import answers_errors
+from parley.http import add_health_routes
 from parley.resources import configured_name
 
 app = Chalice(app_name="parley-escalation")
-handles_errors = answers_errors("escalation")
-
-
-@app.route("/health")
-@handles_errors
-def health() -> Response:
-    report = runtime.health()
-    return Response(body=report, status_code=200 if report["healthy"] else 503)
+add_health_routes(app, runtime, "escalation")
 
 
 @app.on_sqs_message(queue=configured_name("ESCALATION_QUEUE", "queue", "escalation"), batch_size=10)

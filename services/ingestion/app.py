@@ -9,18 +9,12 @@ from chalice.app import SNSEvent, SQSEvent
 
 from chalicelib import handlers
 from chalicelib.wiring import runtime
-from parley.http import answers_errors
+from parley.http import add_health_routes, answers_errors
 from parley.resources import configured_name
 
 app = Chalice(app_name="parley-ingestion")
 handles_errors = answers_errors("ingestion")
-
-
-@app.route("/health")
-@handles_errors
-def health() -> Response:
-    report = runtime.health()
-    return Response(body=report, status_code=200 if report["healthy"] else 503)
+add_health_routes(app, runtime, "ingestion")
 
 
 @app.route("/webhooks/meta", methods=["GET"])
@@ -55,7 +49,11 @@ def receive_twilio_webhook() -> Response:
 
 @app.on_sns_message(topic=configured_name("EUM_INBOUND_TOPIC", "topic", "eum-inbound"))
 def receive_eum_inbound(event: SNSEvent) -> None:
-    runtime.eum_inbound.receive(event.message)
+    # Invalid input is parked in eum-inbound-dlq at once; other errors are raised: Lambda retries
+    # twice, then sends the event to the function's on-failure destination, the same queue.
+    from parley.batch import process_sns_event
+
+    process_sns_event(event.to_dict(), runtime.eum_inbound.receive, service="ingestion")
 
 
 @app.on_sqs_message(queue=configured_name("OUTBOUND_QUEUE", "queue", "outbound"), batch_size=10)

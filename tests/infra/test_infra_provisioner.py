@@ -16,6 +16,7 @@ from urllib.parse import unquote_plus
 import boto3
 import pytest
 
+from infra.deploy_config import on_failure_queue
 from infra.local import cfn, provisioner
 from parley import resources, routing
 from parley.resources import ResourceNames
@@ -43,8 +44,8 @@ def provisioned(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) ->
         cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert "AWS::SQS::Queue: 12 - 12 created" in result.stdout
-    assert "AWS::CloudWatch::Alarm: 26 - 26 skipped" in result.stdout
+    assert "AWS::SQS::Queue: 13 - 13 created" in result.stdout
+    assert "AWS::CloudWatch::Alarm: 27 - 27 skipped" in result.stdout
     assert (
         "skip Cache (AWS::ElastiCache::ServerlessCache): the local runtime uses redis-server"
         in (result.stderr)
@@ -115,6 +116,15 @@ def test_queues_and_redrive(provisioned: dict[str, Any], queue: str) -> None:
     else:
         assert allowed == []
     assert "Policy" not in dlq
+
+
+def test_eum_inbound_dlq(provisioned: dict[str, Any]) -> None:
+    name = on_failure_queue(NAMES.topic("eum-inbound"))
+    attributes = queue_attributes(name)
+    assert provisioned["EumInboundDlq"]["Name"] == name == f"{PREFIX}-{STAGE}-eum-inbound-dlq"
+    assert attributes["MessageRetentionPeriod"] == str(14 * 86400)
+    assert attributes["SqsManagedSseEnabled"] == "true"
+    assert "FifoQueue" not in attributes and "RedrivePolicy" not in attributes
 
 
 def test_topics_and_subscriptions(provisioned: dict[str, Any]) -> None:

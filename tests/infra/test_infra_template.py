@@ -11,12 +11,15 @@ from typing import Any
 
 import pytest
 
+from infra.deploy_config import on_failure_queue
 from infra.local import cfn
 from parley import resources, routing
 from parley.resources import ResourceNames
 
 REPO = Path(__file__).resolve().parents[2]
 STAGES = ("local", "dev", "prod")
+LAMBDA_TOPICS = ("eum-inbound",)
+"""Standard topics a Lambda function subscribes to (invoked asynchronously: each has a DLQ)."""
 DEV_SECRETS = json.loads((REPO / "infra/local/dev_secrets.json").read_text(encoding="utf-8"))
 
 
@@ -51,6 +54,7 @@ def test_every_shared_name_is_in_the_template(stack_for: Any, stage: str, prefix
     queues = named(stack, "AWS::SQS::Queue")
     expected_queues = {names.queue(q) for q in (*resources.QUEUES, resources.KB_EVENTS_QUEUE)}
     expected_queues |= {names.dlq(q) for q in (*resources.QUEUES, resources.KB_EVENTS_QUEUE)}
+    expected_queues |= {on_failure_queue(names.topic(t)) for t in LAMBDA_TOPICS}
     assert set(queues) == expected_queues
     topics = {names.topic(resources.EVENTS_TOPIC)} | {
         names.topic(t) for t in resources.STANDARD_TOPICS
@@ -127,6 +131,17 @@ def test_queue_timeouts_redrive_and_retention(stack_for: Any, queue: str) -> Non
         assert props.get("FifoQueue", False) is fifo
         if fifo:
             assert props["ContentBasedDeduplication"] is False
+
+
+@pytest.mark.parametrize("topic", LAMBDA_TOPICS)
+def test_lambda_topic_has_a_dlq_for_its_failure_destination(stack_for: Any, topic: str) -> None:
+    stack, names = stack_for("dev"), ResourceNames(stage="dev")
+    assert names.topic(topic) in named(stack, "AWS::SNS::Topic")
+    dlq = stack.properties(named(stack, "AWS::SQS::Queue")[on_failure_queue(names.topic(topic))])
+    assert dlq["QueueName"] == f"parley-dev-{topic}-dlq"
+    assert dlq["MessageRetentionPeriod"] == 14 * 24 * 3600
+    assert dlq["SqsManagedSseEnabled"] is True
+    assert "FifoQueue" not in dlq and "RedrivePolicy" not in dlq
 
 
 def _statements(stack: cfn.Stack, policy_type: str, target_key: str) -> dict[str, list[Any]]:
@@ -275,7 +290,7 @@ HANDLERS = {
     "parley-context": ("apply_context_events", "sweep_sessions"),
     "parley-ai-processing": ("handle_turns", "index_knowledge_base"),
     "parley-media": ("process_media",),
-    "parley-escalation": ("handle_escalation_events", "watch_handoff_sla"),
+    "parley-escalation": ("handle_escalation_events",),
 }
 
 
@@ -289,7 +304,9 @@ def test_alarms(stack_for: Any) -> None:
         return {a["Dimensions"][0]["Value"] for a in alarms if a["MetricName"] == metric}
 
     queues = (*resources.QUEUES, resources.KB_EVENTS_QUEUE)
-    assert watched("ApproximateNumberOfMessagesVisible") == {names.dlq(q) for q in queues}
+    dlqs = {names.dlq(q) for q in queues}
+    dlqs |= {on_failure_queue(names.topic(t)) for t in LAMBDA_TOPICS}
+    assert watched("ApproximateNumberOfMessagesVisible") == dlqs
     assert watched("ApproximateAgeOfOldestMessage") == {names.queue(q) for q in queues}
     functions = {f"{app}-dev-{h}" for app, handlers in HANDLERS.items() for h in handlers}
     assert functions <= watched("Errors")

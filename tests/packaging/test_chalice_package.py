@@ -1,15 +1,13 @@
 """`python -m infra.package` end to end for all five services, plus its pure helpers.
 
 The end-to-end part runs the real `chalice package` (pip download from PyPI, no AWS credentials)
-once per test session into a temporary directory; it takes about 80 s on two CPUs.
+once per test session into a temporary directory (the `packaged` fixture of conftest.py).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -19,19 +17,7 @@ import pytest
 from infra import package
 from infra.deploy_config import SERVICES
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
-
-
-@pytest.fixture(scope="session")
-def packaged(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """Output directory and stdout of one `python -m infra.package --stage dev` run."""
-    out = tmp_path_factory.mktemp("build")
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "AWS_DEFAULT_REGION": REGION}
-    cmd = [sys.executable, "-m", "infra.package", "--stage", "dev", "--out", str(out)]
-    proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return out, proc.stdout
 
 
 def sam(out: Path, service: str) -> dict[str, Any]:

@@ -8,11 +8,13 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from infra import deploy_config as dc
+from infra import package
 from parley.resources import ResourceNames
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -182,10 +184,18 @@ def test_deployed_state_schema_is_checked() -> None:
         dc.sqs_event_sources({"resources": []})
 
 
+class ResourceNotFoundError(Exception):
+    pass
+
+
 class FakeLambda:
+    exceptions = SimpleNamespace(ResourceNotFoundException=ResourceNotFoundError)
+
     def __init__(self, current: dict[str, list[str]]) -> None:
         self.current = current
         self.updates: list[dict[str, Any]] = []
+        self.invoke_configs: dict[str, dict[str, Any]] = {}
+        self.puts: list[dict[str, Any]] = []
 
     def get_event_source_mapping(self, UUID: str) -> dict[str, Any]:
         return {"UUID": UUID, "FunctionResponseTypes": self.current.get(UUID, [])}
@@ -193,6 +203,17 @@ class FakeLambda:
     def update_event_source_mapping(self, **kwargs: Any) -> None:
         self.updates.append(kwargs)
         self.current[kwargs["UUID"]] = kwargs["FunctionResponseTypes"]
+
+    def get_function_event_invoke_config(self, FunctionName: str) -> dict[str, Any]:
+        if FunctionName not in self.invoke_configs:
+            raise ResourceNotFoundError(FunctionName)
+        return {"FunctionArn": FunctionName, **self.invoke_configs[FunctionName]}
+
+    def put_function_event_invoke_config(self, **kwargs: Any) -> None:
+        self.puts.append(kwargs)
+        self.invoke_configs[kwargs["FunctionName"]] = {
+            k: v for k, v in kwargs.items() if k != "FunctionName"
+        }
 
 
 def test_fix_event_sources_updates_each_mapping_once(
@@ -206,6 +227,107 @@ def test_fix_event_sources_updates_each_mapping_once(
     assert lam.updates == [{"UUID": UUID, "FunctionResponseTypes": ["ReportBatchItemFailures"]}]
     dc.fix_event_sources(lam, "dev", ["ingestion"])  # idempotent: already set
     assert len(lam.updates) == 1
+
+
+EUM_FUNCTION = (
+    f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:parley-ingestion-dev-receive_eum_inbound"
+)
+EUM_DLQ_ARN = f"arn:aws:sqs:us-east-1:{ACCOUNT}:parley-dev-eum-inbound-dlq"
+
+
+def deployed_with_sns() -> dict[str, Any]:
+    """The fixture plus what `chalice deploy` records for the EUM SNS handler."""
+    deployed = json.loads((FIXTURES / "ingestion-deployed-dev.json").read_text())
+    deployed["resources"] += [
+        {"name": "receive_eum_inbound", "resource_type": "lambda_function",
+         "lambda_arn": EUM_FUNCTION},
+        {"name": "receive_eum_inbound-sns-subscription", "resource_type": "sns_event",
+         "topic": "parley-dev-eum-inbound", "lambda_arn": EUM_FUNCTION,
+         "subscription_arn": f"arn:aws:sns:us-east-1:{ACCOUNT}:parley-dev-eum-inbound:1a2b",
+         "topic_arn": f"arn:aws:sns:us-east-1:{ACCOUNT}:parley-dev-eum-inbound"},
+    ]  # fmt: skip
+    return deployed
+
+
+def test_the_on_failure_destination_of_a_topic_is_its_dlq() -> None:
+    assert dc.on_failure_queue("parley-dev-eum-inbound") == "parley-dev-eum-inbound-dlq"
+    topic_arn = f"arn:aws:sns:us-east-1:{ACCOUNT}:parley-dev-eum-inbound"
+    assert dc.on_failure_queue(topic_arn) == "parley-dev-eum-inbound-dlq"
+    assert dc.on_failure_arn(EUM_FUNCTION, "parley-dev-eum-inbound") == EUM_DLQ_ARN
+    with pytest.raises(dc.DeployError, match="Lambda function ARN"):
+        dc.on_failure_arn("parley-ingestion-dev-receive_eum_inbound", "t")
+
+
+def test_sns_subscriptions_from_deployed_state() -> None:
+    assert dc.sns_subscriptions(deployed_with_sns()) == [
+        dc.SnsSubscription(
+            name="receive_eum_inbound-sns-subscription",
+            function_arn=EUM_FUNCTION,
+            topic="parley-dev-eum-inbound",
+        )
+    ]
+
+
+def test_fix_event_sources_gives_the_sns_handler_its_on_failure_destination_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deployed = tmp_path / "dev.json"
+    deployed.write_text(json.dumps(deployed_with_sns()))
+    monkeypatch.setattr(dc, "deployed_path", lambda service, stage: deployed)
+    lam = FakeLambda({})
+
+    dc.fix_event_sources(lam, "dev", ["ingestion"])
+    dc.fix_event_sources(lam, "dev", ["ingestion"])  # idempotent: already set
+
+    assert lam.puts == [
+        {
+            "FunctionName": EUM_FUNCTION,
+            "MaximumRetryAttempts": 2,
+            "DestinationConfig": {"OnFailure": {"Destination": EUM_DLQ_ARN}},
+        }
+    ]
+    assert len(lam.updates) == 1  # and the SQS mapping's flag, as before
+
+
+def test_a_different_event_invoke_config_is_replaced() -> None:
+    lam = FakeLambda({})
+    lam.invoke_configs[EUM_FUNCTION] = {"MaximumRetryAttempts": 0, "DestinationConfig": {}}
+    subscriptions = dc.sns_subscriptions(deployed_with_sns())
+    assert dc.set_failure_destinations(lam, subscriptions) == 1
+    assert lam.invoke_configs[EUM_FUNCTION]["MaximumRetryAttempts"] == 2
+
+
+def test_package_merge_template_gives_the_sns_handler_its_on_failure_destination() -> None:
+    sns = package.SnsSource("receive_eum_inbound", "parley-dev-eum-inbound")
+    merge = package.merge_template([package.SqsSource("send_outbound")], [sns])
+
+    config = merge["Resources"]["ReceiveEumInbound"]["Properties"]["EventInvokeConfig"]
+    assert config == {
+        "MaximumRetryAttempts": 2,
+        "DestinationConfig": {
+            "OnFailure": {
+                "Type": "SQS",
+                "Destination": {
+                    "Fn::Sub": "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:"
+                    "parley-dev-eum-inbound-dlq"
+                },
+            }
+        },
+    }
+    flag = merge["Resources"]["SendOutbound"]["Properties"]["Events"]
+    assert flag["SendOutboundSqsEventSource"]["Properties"]["FunctionResponseTypes"] == [
+        "ReportBatchItemFailures"
+    ]
+
+
+def test_package_check_refuses_an_sns_handler_without_its_destination() -> None:
+    sns = package.SnsSource("receive_eum_inbound", "parley-dev-eum-inbound")
+    function: dict[str, Any] = {"Type": package.FUNCTION_TYPE, "Properties": {"Events": {}}}
+    template = {"Resources": {"ReceiveEumInbound": function}}
+    with pytest.raises(package.PackagingError, match="on-failure destination"):
+        package.check_template(template, [], [sns])
+    function["Properties"]["EventInvokeConfig"] = sns.event_invoke_config()
+    package.check_template(template, [], [sns])
 
 
 def test_fix_event_sources_needs_deployed_state(

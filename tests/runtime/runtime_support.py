@@ -108,6 +108,7 @@ class Aws:
                 MaxNumberOfMessages=10,
                 VisibilityTimeout=30,
                 MessageSystemAttributeNames=["All"],
+                MessageAttributeNames=["All"],
             ).get("Messages", [])
             if not got:
                 return messages

@@ -38,6 +38,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help=f"schedules run this many times faster (env {TIME_SCALE_ENV})",
     )
     parser.add_argument("--stop-grace", type=float, default=30.0, help="seconds to drain on stop")
+    parser.add_argument(
+        "--no-batch-item-failures",
+        action="store_true",
+        help="SQS event sources without ReportBatchItemFailures (a return deletes the batch)",
+    )
+    parser.add_argument(
+        "--no-batch-item-failures-on",
+        action="append",
+        default=[],
+        metavar="QUEUE",
+        help="the same for one queue (name or ARN; repeatable)",
+    )
     return parser.parse_args(argv)
 
 
@@ -52,6 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         time_scale=args.time_scale,
         host=args.host,
         stop_grace_seconds=args.stop_grace,
+        report_batch_item_failures=not args.no_batch_item_failures,
+        report_batch_item_failures_by_queue=dict.fromkeys(args.no_batch_item_failures_on, False),
     )
     stopping = threading.Event()
 

@@ -15,15 +15,17 @@ from infra.local.runner.config import FunctionSettings
 Handler = Callable[[dict[str, Any], Any], Any]
 
 
+def function_arn(settings: FunctionSettings, region: str, account: str) -> str:
+    return f"arn:aws:lambda:{region}:{account}:function:{settings.function_name}"
+
+
 class LambdaContext:
     """The attributes and method of the Python Lambda runtime's context object."""
 
     def __init__(self, settings: FunctionSettings, region: str, account: str) -> None:
         self.function_name = settings.function_name
         self.function_version = "$LATEST"
-        self.invoked_function_arn = (
-            f"arn:aws:lambda:{region}:{account}:function:{settings.function_name}"
-        )
+        self.invoked_function_arn = function_arn(settings, region, account)
         self.memory_limit_in_mb = settings.memory_mb
         self.aws_request_id = str(uuid.uuid4())
         self.log_group_name = f"/aws/lambda/{settings.function_name}"
@@ -59,6 +61,10 @@ class Invoker:
         self.settings = settings
         self._region = region
         self._account = account
+
+    @property
+    def function_arn(self) -> str:
+        return function_arn(self.settings, self._region, self._account)
 
     def invoke(self, event: dict[str, Any]) -> Outcome:
         context = LambdaContext(self.settings, self._region, self._account)

@@ -1,8 +1,11 @@
 """`@app.on_sns_message` and `@app.on_s3_event`: an internal queue per handler, Lambda's shapes.
 
-SNS and S3 invoke Lambda asynchronously: one record per invocation, retried twice on error and
-then dropped. The runner reproduces that with an internal queue subscribed to the topic (or named in
-the bucket's notification configuration) whose messages it turns into Lambda events.
+SNS and S3 invoke Lambda asynchronously: one record per invocation, retried twice on error, then
+sent to the function's on-failure destination (EventInvokeConfig), or dropped when it has none. The
+runner reproduces that with an internal queue subscribed to the topic (or named in the bucket's
+notification configuration) whose messages it turns into Lambda events; an SNS handler's on-failure
+destination is its topic's DLQ `<topic>-dlq` when that queue exists (the rule the deploy applies,
+infra/deploy_config.py).
 """
 
 from __future__ import annotations
@@ -11,10 +14,18 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
-from infra.local.runner.aws import Clients, QueueInfo, ensure_queue, send_policy, topic_arn
-from infra.local.runner.invoke import Invoker
+from infra.local.runner.aws import (
+    Clients,
+    QueueInfo,
+    describe_queue,
+    ensure_queue,
+    send_policy,
+    topic_arn,
+)
+from infra.local.runner.invoke import Invoker, Outcome
 from infra.local.runner.logs import JsonLog
 from infra.local.runner.poller import Message, delete_messages
 from infra.local.runner.sqs_source import receive_count
@@ -154,6 +165,57 @@ def s3_events(message: Message) -> list[dict[str, Any]]:
     return events
 
 
+class OnFailureDestination:
+    """The SQS queue that gets an event after its last asynchronous attempt; looked up when first
+    needed (the provisioner may create it after the runner started)."""
+
+    def __init__(self, clients: Clients, name: str | None) -> None:
+        self._clients = clients
+        self.name = name
+        self._queue: QueueInfo | None = None
+
+    def queue(self) -> QueueInfo | None:
+        if self._queue is None and self.name:
+            sqs = self._clients.get("sqs")
+            try:
+                self._queue = describe_queue(self._clients, self.name)
+            except sqs.exceptions.QueueDoesNotExist:
+                return None
+        return self._queue
+
+    def send(self, queue: QueueInfo, record: dict[str, Any]) -> None:
+        sqs = self._clients.get("sqs", queue.region)
+        sqs.send_message(QueueUrl=queue.url, MessageBody=json.dumps(record))
+
+
+def destination_record(
+    event: dict[str, Any], outcome: Outcome, function_arn: str, attempts: int
+) -> dict[str, Any]:
+    """The invocation record Lambda sends to an on-failure destination."""
+    error = outcome.error or "failed"
+    error_type, _, message = error.partition(": ")
+    payload: dict[str, str] = {"errorMessage": error}
+    if message and not outcome.timed_out:
+        payload = {"errorType": error_type, "errorMessage": message}
+    return {
+        "version": "1.0",
+        "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "requestContext": {
+            "requestId": outcome.request_id,
+            "functionArn": f"{function_arn}:$LATEST",
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": attempts,
+        },
+        "requestPayload": event,
+        "responseContext": {
+            "statusCode": 200,
+            "executedVersion": "$LATEST",
+            "functionError": "Unhandled",
+        },
+        "responsePayload": payload,
+    }
+
+
 class AsyncDispatcher:
     """Invokes the handler once per record; deletes on success or after the last attempt."""
 
@@ -165,6 +227,7 @@ class AsyncDispatcher:
         build: EventBuilder,
         event_source: str,
         max_attempts: int = ASYNC_MAX_ATTEMPTS,
+        on_failure: OnFailureDestination | None = None,
     ) -> None:
         self._clients = clients
         self._invoker = invoker
@@ -172,6 +235,7 @@ class AsyncDispatcher:
         self._build = build
         self._source = event_source
         self._max_attempts = max_attempts
+        self._on_failure = on_failure
 
     def __call__(self, queue: QueueInfo, messages: list[Message]) -> None:
         done = [message for message in messages if self._process(message)]
@@ -190,19 +254,37 @@ class AsyncDispatcher:
         if not events:
             self._log.info("test event skipped", event_source=self._source)
             return True
-        ok = all([self._invoke(event, message) for event in events])
+        outcomes = [(event, self._invoke(event, message)) for event in events]
+        failures = [(event, outcome) for event, outcome in outcomes if not outcome.ok]
         attempt = receive_count(message)
-        if not ok and attempt >= self._max_attempts:
-            self._log.error(
-                "event dropped after the last asynchronous attempt",
-                handler=self._invoker.settings.handler,
-                event_source=self._source,
-                attempts=attempt,
-            )
-            return True
-        return ok
+        if not failures or attempt < self._max_attempts:
+            return not failures
+        return self._give_up(failures, attempt)
 
-    def _invoke(self, event: dict[str, Any], message: Message) -> bool:
+    def _give_up(self, failures: list[tuple[dict[str, Any], Outcome]], attempts: int) -> bool:
+        """After the last attempt: to the on-failure destination (True once sent), else dropped."""
+        fields = {
+            "handler": self._invoker.settings.handler,
+            "event_source": self._source,
+            "attempts": attempts,
+        }
+        destination = self._on_failure.queue() if self._on_failure else None
+        if self._on_failure is None or destination is None:
+            self._log.error("event dropped after the last asynchronous attempt", **fields)
+            return True
+        try:
+            for event, outcome in failures:
+                record = destination_record(event, outcome, self._invoker.function_arn, attempts)
+                self._on_failure.send(destination, record)
+        except Exception as exc:  # kept on the internal queue: tried again on its next receive
+            self._log.error("on-failure destination unreachable", error=repr(exc), **fields)
+            return False
+        self._log.error(
+            "event sent to the on-failure destination", destination=destination.name, **fields
+        )
+        return True
+
+    def _invoke(self, event: dict[str, Any], message: Message) -> Outcome:
         outcome = self._invoker.invoke(event)
         status = "success" if outcome.ok else ("timeout" if outcome.timed_out else "error")
         log = self._log.info if outcome.ok else self._log.warning
@@ -218,4 +300,4 @@ class AsyncDispatcher:
             error=outcome.error,
             traceback=outcome.trace,
         )
-        return outcome.ok
+        return outcome

@@ -5,8 +5,8 @@ from __future__ import annotations
 import functools
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from types import ModuleType
@@ -21,6 +21,7 @@ from chalice.app import (
 )
 from chalice.local import LocalDevServer, create_local_server
 
+from infra.deploy_config import on_failure_queue
 from infra.local.runner import notifications
 from infra.local.runner.aws import Clients, QueueInfo, account_id, default_region
 from infra.local.runner.config import ServiceConfig, apply_environment, import_app
@@ -42,6 +43,19 @@ class RunnerOptions:
     host: str = "127.0.0.1"
     stop_grace_seconds: float = 30.0
     async_max_attempts: int = notifications.ASYNC_MAX_ATTEMPTS
+    report_batch_item_failures: bool = True
+    """Whether SQS event sources have `FunctionResponseTypes: [ReportBatchItemFailures]` (what the
+    deploy configures). Without it Lambda ignores a returned `batchItemFailures`."""
+    report_batch_item_failures_by_queue: Mapping[str, bool] = field(default_factory=dict)
+    """Per queue name (or ARN), overriding `report_batch_item_failures`."""
+
+    def reports_batch_item_failures(self, queue: str) -> bool:
+        """The setting for one queue (name or ARN)."""
+        name = queue.rsplit(":", 1)[-1]
+        for key, on in self.report_batch_item_failures_by_queue.items():
+            if key.rsplit(":", 1)[-1] == name:
+                return on
+        return self.report_batch_item_failures
 
 
 class ServiceRunner:
@@ -174,14 +188,20 @@ class ServiceRunner:
             wait_seconds=self.options.poll_wait_seconds,
         )
         queue = source.queue_arn or source.queue or ""
-        dispatcher = SqsDispatcher(self.clients, self._invoker(source.name), self.log)
-        self._add_poller(queue, settings, dispatcher, source.name, "aws:sqs", queue)
+        reports = self.options.reports_batch_item_failures(queue)
+        dispatcher = SqsDispatcher(self.clients, self._invoker(source.name), self.log, reports)
+        self._add_poller(
+            queue, settings, dispatcher, source.name, "aws:sqs", queue, batch_item_failures=reports
+        )
 
     def _start_sns(self, source: SNSEventConfig) -> None:
         invoker = self._invoker(source.name)
         settings = invoker.settings
         setup = notifications.SnsSetup(
             self.clients, source.topic, settings.function_name, settings.timeout_seconds
+        )
+        on_failure = notifications.OnFailureDestination(
+            self.clients, on_failure_queue(source.topic)
         )
         dispatcher = notifications.AsyncDispatcher(
             self.clients,
@@ -190,9 +210,18 @@ class ServiceRunner:
             notifications.sns_events(lambda: setup.subscription_arn),
             "aws:sns",
             self.options.async_max_attempts,
+            on_failure,
         )
         queue, name = self._eager(setup, source.name)
-        self._add_poller(queue, self._async_settings(), dispatcher, source.name, "aws:sns", name)
+        self._add_poller(
+            queue,
+            self._async_settings(),
+            dispatcher,
+            source.name,
+            "aws:sns",
+            name,
+            on_failure=on_failure.name,
+        )
 
     def _start_s3(self, source: S3EventConfig) -> None:
         invoker = self._invoker(source.name)
@@ -243,11 +272,14 @@ class ServiceRunner:
         handler: str,
         kind: str,
         name: str | None,
+        **details: Any,
     ) -> None:
         poller = QueuePoller(self.clients, queue, settings, dispatcher, self.log, handler)
         poller.start()
         self._pollers.append(poller)
-        self.log.info("event source started", handler=handler, event_source=kind, queue=name)
+        self.log.info(
+            "event source started", handler=handler, event_source=kind, queue=name, **details
+        )
 
     def _start_schedule(self, source: ScheduledEventConfig) -> None:
         expression = source.schedule_expression

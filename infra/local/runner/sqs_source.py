@@ -1,4 +1,10 @@
-"""`@app.on_sqs_message`: Lambda's SQS event shape and its partial-batch-failure semantics."""
+"""`@app.on_sqs_message`: Lambda's SQS event shape and its partial-batch-failure semantics.
+
+With partial batch responses (the event source mapping's `FunctionResponseTypes:
+[ReportBatchItemFailures]`, what the deploy configures) the ids in a returned `batchItemFailures`
+stay on the queue. Without them Lambda ignores the answer: a normal return deletes the whole batch,
+an error leaves the whole batch. Either way an error or a timeout leaves the whole batch.
+"""
 
 from __future__ import annotations
 
@@ -54,11 +60,15 @@ def receive_count(message: Message) -> int:
     return int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
 
 
-def failed_ids(outcome: Outcome, messages: list[Message]) -> tuple[set[str], str | None]:
+def failed_ids(
+    outcome: Outcome, messages: list[Message], report_batch_item_failures: bool = True
+) -> tuple[set[str], str | None]:
     """Ids Lambda would leave on the queue, and why."""
     every = {message["MessageId"] for message in messages}
     if not outcome.ok:
         return every, outcome.error
+    if not report_batch_item_failures:
+        return set(), None
     result = outcome.result
     if not isinstance(result, dict) or "batchItemFailures" not in result:
         return set(), None
@@ -70,13 +80,27 @@ def failed_ids(outcome: Outcome, messages: list[Message]) -> tuple[set[str], str
     return {str(i) for i in ids}, "reported in batchItemFailures"
 
 
+def ignored_failures(outcome: Outcome) -> list[Any]:
+    """The `batchItemFailures` of a normal return (what Lambda ignores without the flag)."""
+    result = outcome.result if outcome.ok else None
+    items = result.get("batchItemFailures") if isinstance(result, dict) else None
+    return list(items) if isinstance(items, list) else []
+
+
 class SqsDispatcher:
     """Invokes the handler with one batch; deletes the successes; logs every failure."""
 
-    def __init__(self, clients: Clients, invoker: Invoker, log: JsonLog) -> None:
+    def __init__(
+        self,
+        clients: Clients,
+        invoker: Invoker,
+        log: JsonLog,
+        report_batch_item_failures: bool = True,
+    ) -> None:
         self._clients = clients
         self._invoker = invoker
         self._log = log
+        self.report_batch_item_failures = report_batch_item_failures
 
     @property
     def handler(self) -> str:
@@ -85,7 +109,15 @@ class SqsDispatcher:
     def __call__(self, queue: QueueInfo, messages: list[Message]) -> None:
         event = {"Records": [sqs_record(message, queue) for message in messages]}
         outcome = self._invoker.invoke(event)
-        failed, reason = failed_ids(outcome, messages)
+        failed, reason = failed_ids(outcome, messages, self.report_batch_item_failures)
+        if not self.report_batch_item_failures and ignored_failures(outcome):
+            self._log.error(
+                "batchItemFailures ignored: the event source does not report batch item failures, "
+                "so the whole batch is deleted",
+                handler=self.handler,
+                queue=queue.name,
+                ignored=ignored_failures(outcome),
+            )
         done = [message for message in messages if message["MessageId"] not in failed]
         undeleted = delete_messages(self._clients, queue, done) if done else []
         self._log_invocation(queue, messages, outcome, failed)
@@ -185,4 +217,5 @@ def release_followers(
     ]
     sqs = clients.get("sqs", queue.region)
     for start in range(0, len(entries), 10):
+        # An entry fails (no exception) when the handler deleted that message itself.
         sqs.change_message_visibility_batch(QueueUrl=queue.url, Entries=entries[start : start + 10])

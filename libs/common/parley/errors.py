@@ -7,6 +7,7 @@ response from `http_status`; batch handlers decide retry (leave the message on t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
 
 
@@ -16,6 +17,10 @@ class ParleyError(Exception):
     code: ClassVar[str] = "parley_error"
     http_status: ClassVar[int] = 500
     retryable: bool = False  # per class; an instance may override it (see WhatsAppApiError)
+    # A 5xx message may carry what a dependency said (AWS error text, ARNs, resource names): it is
+    # logged, and the caller gets PUBLIC_MESSAGE instead unless the class says its text is safe.
+    message_is_public: ClassVar[bool] = False
+    PUBLIC_MESSAGE: ClassVar[str] = "the service could not complete the request; try again later"
 
     def __init__(self, message: str, *, detail: dict[str, object] | None = None) -> None:
         super().__init__(message)
@@ -28,11 +33,33 @@ class ParleyError(Exception):
             body["detail"] = self.detail
         return body
 
+    def public_dict(self) -> dict[str, object]:
+        """The answer for an HTTP caller: a client error's reason as is (it is about the request),
+        a server error's only when its class wrote it for callers."""
+        if self.http_status < 500 or self.message_is_public:
+            return self.to_dict()
+        return {"error": self.code, "message": self.PUBLIC_MESSAGE}
+
 
 class ConfigurationError(ParleyError):
     """A setting is missing or invalid: the service cannot start."""
 
     code = "configuration_error"
+
+
+class InvalidSettings(ConfigurationError):
+    """Environment variables missing or invalid; the message names the variables (no values)."""
+
+    message_is_public = True
+
+
+class SecretNotSet(ConfigurationError):
+    """A credential (app secret, verify token, auth token, signing secret) is missing, empty, a
+    placeholder or implausibly short: the route refuses every request until an operator sets it.
+    The message names the credential, never the secret's resource id."""
+
+    http_status = 503
+    message_is_public = True
 
 
 class InvalidInput(ParleyError):
@@ -116,6 +143,23 @@ class PermanentDependencyError(DependencyError):
 
     code = "permanent_dependency_error"
     retryable = False
+
+
+class BatchIncomplete(ParleyError):
+    """Records of an SQS batch failed with a retryable error. The other records were deleted from
+    the queue already; raising makes Lambda hand the failed ones back to SQS (retry, then the DLQ)
+    whether or not the event source mapping reports batch item failures."""
+
+    code = "batch_incomplete"
+    retryable = True
+
+    def __init__(self, failed_ids: Sequence[str], total: int) -> None:
+        ids = ", ".join(failed_ids)
+        super().__init__(
+            f"{len(failed_ids)} of {total} records failed and will be retried: {ids}",
+            detail={"failed_message_ids": list(failed_ids)},
+        )
+        self.failed_ids = tuple(failed_ids)
 
 
 def is_retryable(error: BaseException) -> bool:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from parley.errors import InvalidInput
 from parley.payloads import (
     AgentMessage,
+    CrmSync,
     CustomerErased,
     HandoffAccepted,
     HandoffRequested,
@@ -41,6 +42,7 @@ EventType = Literal[
     "handoff.resolved",
     "agent.message",
     "session.closed",
+    "crm.sync",
     "customer.erased",
 ]
 
@@ -121,6 +123,11 @@ class SessionClosedEvent(EventBase):
     payload: SessionClosed
 
 
+class CrmSyncEvent(EventBase):
+    type: Literal["crm.sync"] = "crm.sync"
+    payload: CrmSync
+
+
 class CustomerErasedEvent(EventBase):
     type: Literal["customer.erased"] = "customer.erased"
     payload: CustomerErased
@@ -138,6 +145,7 @@ Event = Annotated[
     | HandoffResolvedEvent
     | AgentMessageEvent
     | SessionClosedEvent
+    | CrmSyncEvent
     | CustomerErasedEvent,
     Field(discriminator="type"),
 ]

@@ -1,4 +1,4 @@
-"""Dependency checks for each service's `GET /health`."""
+"""Dependency checks for each service's `GET /health/details` (authenticated callers only)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,13 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from parley import aws
 from parley.cache import redis_client
+
+if TYPE_CHECKING:
+    from parley.secrets import Credential
 
 Check = Callable[[], None]
 
@@ -18,6 +22,7 @@ class Dependency:
     kind: str
     name: str
     check: Check
+    required: bool = True  # False: reported, but the service is healthy without it
 
 
 def queue(name: str) -> Dependency:
@@ -46,12 +51,21 @@ def topic(name: str) -> Dependency:
     )
 
 
-def secret(secret_id: str) -> Dependency:
-    return Dependency(
-        "secret",
-        secret_id,
-        lambda: aws.client("secretsmanager").describe_secret(SecretId=secret_id),
-    )
+def setting(variable: str, problem: str | None) -> Dependency:
+    """A setting the service cannot serve without (e.g. BUSINESS_NUMBERS); `problem` says what is
+    wrong with it, None when it is fine."""
+
+    def check() -> None:
+        if problem is not None:
+            raise ValueError(problem)
+
+    return Dependency("setting", variable, check)
+
+
+def credential(value: Credential, *, required: bool = True) -> Dependency:
+    """A credential is really set (not missing, empty, a placeholder or too short); a route that
+    needs it refuses every request until it is."""
+    return Dependency("credential", value.label, value.check, required)
 
 
 def redis(url: str) -> Dependency:
@@ -71,19 +85,22 @@ def _run(dep: Dependency) -> dict[str, object]:
         "reachable": ok,
         "latency_ms": round((time.perf_counter() - started) * 1000, 1),
     }
+    if not dep.required:
+        result["required"] = False
     if error:
         result["error"] = error
     return result
 
 
 def report(service: str, version: str, stage: str, deps: list[Dependency]) -> dict[str, object]:
-    """Check every dependency in parallel; `healthy` is true only when all are reachable."""
+    """Check every dependency in parallel; `healthy` is true only when every required one is
+    reachable (a credential: set)."""
     with ThreadPoolExecutor(max_workers=max(1, len(deps))) as pool:
         results = list(pool.map(_run, deps))
     return {
         "service": service,
         "version": version,
         "stage": stage,
-        "healthy": all(r["reachable"] for r in results),
+        "healthy": all(r["reachable"] or r.get("required") is False for r in results),
         "dependencies": results,
     }

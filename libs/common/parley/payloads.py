@@ -231,6 +231,15 @@ class ReplyRequested(Payload):
     turn_id: str | None = None
 
 
+class HandoffSignal(Payload):
+    """One reason a person is needed, with its evidence (never the customer's words for
+    self-harm: only the category)."""
+
+    kind: str
+    evidence: str | None = None
+    score: float | None = None
+
+
 class HandoffRequested(Payload):
     reason: Literal[
         "customer_request",
@@ -239,6 +248,10 @@ class HandoffRequested(Payload):
         "model_unavailable",
         "sentiment",
         "sensitive_topic",
+        "self_harm",
+        "repeated_failure",
+        "complex_case",
+        "vip",
         "turn_timeout",
         "other",
     ]
@@ -246,7 +259,9 @@ class HandoffRequested(Payload):
     turn_id: str | None = None
     summary: str | None = None
     language: str | None = None
-    priority: Literal["normal", "high"] = "normal"
+    priority: Literal["normal", "high", "urgent"] = "normal"
+    topic: str | None = None  # the sensitive topic (billing, legal, harassment, safety, ...)
+    signals: list[HandoffSignal] = Field(default_factory=list)
 
 
 class HandoffAccepted(Payload):
@@ -259,6 +274,9 @@ class HandoffResolved(Payload):
     handoff_id: str
     resolution: str | None = None
     agent_id: str | None = None
+    # How it ended: an agent resolved it, nobody claimed it in time, or the session closed.
+    outcome: Literal["resolved", "expired", "abandoned"] = "resolved"
+    survey: bool = True  # False: no satisfaction survey (e.g. after a self-harm hand-off)
 
 
 class AgentMessage(Payload):
@@ -271,6 +289,15 @@ class AgentMessage(Payload):
 class SessionClosed(Payload):
     reason: Literal["idle", "erased", "resolved"]
     last_activity_at: datetime | None = None
+
+
+class CrmSync(Payload):
+    """A CRM job of the escalation service, queued on its own FIFO group so a CRM outage never
+    holds back a conversation's events."""
+
+    handoff_id: str
+    action: Literal["open", "resolve", "erase"]
+    wa_id: str
 
 
 class CustomerErased(Payload):

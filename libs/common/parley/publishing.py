@@ -81,7 +81,9 @@ class QueueSender:
     queue: str
     claim_checks: ClaimCheckStore
 
-    def send(self, event: EventBase, *, delay_seconds: int = 0) -> str:
+    def send(self, event: EventBase, *, delay_seconds: int = 0, group: str | None = None) -> str:
+        """`group` replaces the conversation as the FIFO group: work that may wait (a CRM sync)
+        must not hold back the conversation's own events."""
         params: dict[str, Any] = {
             "QueueUrl": aws.queue_url(self.queue),
             "MessageBody": _wire_body(event, self.claim_checks),
@@ -90,7 +92,7 @@ class QueueSender:
             },
         }
         if self.queue.endswith(".fifo"):
-            params["MessageGroupId"] = event.conversation
+            params["MessageGroupId"] = group or event.conversation
             params["MessageDeduplicationId"] = event.event_id
         elif delay_seconds:
             params["DelaySeconds"] = delay_seconds

@@ -21,16 +21,17 @@ TOPIC_SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
         "handoff.resolved",
         "agent.message",
     ),
+    # Escalation reads what a customer writes (signals) and the hand-off lifecycle; not statuses,
+    # turns or media results, so an ordinary message costs it one delivery.
     "escalation": (
         "message.received",
-        "media.processed",
-        "turn.completed",
         "handoff.requested",
         "session.closed",
         "customer.erased",
     ),
     "media": ("customer.erased",),
-    "outbound": ("customer.erased",),
+    # The sender pauses the bot's replies while people have the conversation.
+    "outbound": ("handoff.requested", "handoff.accepted", "handoff.resolved", "customer.erased"),
 }
 
 QUEUE_CONSUMERS: dict[str, str] = {

@@ -12,7 +12,8 @@ from typing import Literal, TypeVar
 from pydantic import BaseModel, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from parley.errors import ConfigurationError
+from parley.errors import InvalidInput, InvalidSettings
+from parley.whatsapp.ids import is_phone_number_id
 
 VERSION = "0.1.0"
 
@@ -31,6 +32,14 @@ class ServiceSettings(BaseSettings):
     payloads_bucket: str
     idempotency_ttl_seconds: int = 7 * 24 * 3600
     redis_url: str | None = None
+    # Local stage: the x-api-key protected routes require (IAM authorizes them in AWS).
+    api_key: str | None = None
+
+
+EUM_PHONE_NUMBER_ID = (
+    r"^(arn:aws[a-z-]*:social-messaging:[a-z0-9-]+:[0-9]{12}:phone-number-id/)?"
+    r"(phone-number-id-)?[0-9A-Za-z]{1,64}$"
+)
 
 
 class BusinessNumber(BaseModel):
@@ -38,8 +47,9 @@ class BusinessNumber(BaseModel):
     Meta's phone_number_id)."""
 
     channel: Literal["meta", "eum", "twilio"] = "meta"
-    eum_phone_number_id: str | None = None  # AWS EUM id, `phone-number-id-<32 hex>`
-    twilio_from: str | None = None  # `whatsapp:+14155550100`
+    # AWS EUM id, `phone-number-id-<32 hex>` (or its ARN)
+    eum_phone_number_id: str | None = Field(default=None, pattern=EUM_PHONE_NUMBER_ID)
+    twilio_from: str | None = Field(default=None, pattern=r"^whatsapp:\+[0-9]{6,15}$")
     fallback_template: str = "parley_reengage"  # approved template sent outside the 24 h window
     fallback_template_language: str = "en_US"
     messages_per_second: int = 80
@@ -58,9 +68,25 @@ class IngestionSettings(ServiceSettings):
     twilio_webhook_url: str | None = None  # the public URL Twilio signs
     send_max_attempts: int = 5
 
+    @field_validator("business_numbers")
+    @classmethod
+    def _numbers_are_meta_ids(cls, value: dict[str, BusinessNumber]) -> dict[str, BusinessNumber]:
+        bad = [key for key in value if not is_phone_number_id(key)]
+        if bad:
+            raise ValueError(f"keys must be Meta phone_number_ids (digits only), not {bad}")
+        return value
+
+    def is_ours(self, phone_number_id: str) -> bool:
+        """Whether the number is one this deployment serves (BUSINESS_NUMBERS)."""
+        return phone_number_id in self.business_numbers
+
     def number(self, phone_number_id: str) -> BusinessNumber:
-        """The configured number, or Meta Cloud API defaults for one not configured."""
-        return self.business_numbers.get(phone_number_id) or BusinessNumber()
+        """The configured number; InvalidInput (never retried) for one not configured, so
+        nothing is ever sent from a number this deployment does not serve."""
+        number = self.business_numbers.get(phone_number_id)
+        if number is None:
+            raise InvalidInput(f"{phone_number_id!r} is not one of the configured business numbers")
+        return number
 
     wa_messages_table: str
     outbound_queue: str
@@ -86,7 +112,6 @@ class ContextSettings(ServiceSettings):
     summary_trigger_messages: int = 40  # summarise once this many messages fall out of the window
     cache_messages: int = 50  # last messages kept in Redis per active conversation
     cache_ttl_seconds: int = 24 * 3600
-    api_key: str | None = None  # local stage: the x-api-key the HTTP API requires (IAM in AWS)
 
 
 class AiProcessingSettings(ServiceSettings):
@@ -150,6 +175,13 @@ class EscalationSettings(ServiceSettings):
     outbound_queue: str
     human_agents_topic: str
     crm_secret_id: str
+    # The business's escalation policy: the packaged default, or a YAML object in S3.
+    policy_bucket: str | None = None
+    policy_key: str = "config/escalation_policy.yaml"
+    sentiment: Literal["lexicon", "comprehend"] = "lexicon"  # Comprehend DetectSentiment in AWS
+    context_api_url: str | None = None  # transcripts for the console (IAM-signed in AWS)
+    console_url: str = "http://127.0.0.1:8005"  # where e-mails link agents to
+    notify_email_from: str = "handoffs@parley.local"  # a verified SES identity
 
 
 SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
@@ -166,7 +198,7 @@ def load_settings(model: type[SettingsT]) -> SettingsT:
             variable = _variable_name(model, field)
             reason = "missing" if error["type"] == "missing" else error["msg"]
             problems.append(f"{variable} ({reason})")
-        raise ConfigurationError(
+        raise InvalidSettings(
             f"{model.__name__}: invalid environment: {', '.join(problems)}"
         ) from exc
 

@@ -288,9 +288,12 @@ def test_a_failed_run_is_retried(kb: KnowledgeBase, monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("KB_BUCKET", "parley-local-no-such-bucket")
     kb.runtime.reset()
 
-    result = kb.deliver(expected=1)
+    from parley.errors import BatchIncomplete
 
-    assert len(result["batchItemFailures"]) == 1
+    with pytest.raises(BatchIncomplete) as incomplete:
+        kb.deliver(expected=1)
+
+    assert len(incomplete.value.failed_ids) == 1
 
 
 class WordsEmbedder:

@@ -7,13 +7,12 @@ values are validated in `api_models`; errors are `parley.errors` answered as JSO
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from chalicelib import api_models as m
-from parley.errors import ConfigurationError, NotFound, Unauthorized
+from parley.errors import NotFound
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -23,19 +22,7 @@ if TYPE_CHECKING:
     from parley.service import ServiceRuntime
     from parley.settings import ContextSettings
 
-API_KEY_HEADER = "x-api-key"
 LOCAL_REQUESTER = "local-api-key"
-
-
-def check_api_key(headers: Mapping[str, str], expected: str | None) -> None:
-    """Refuse a request whose API key is missing or wrong (constant-time comparison)."""
-    if not expected:
-        raise ConfigurationError("API_KEY must be set when the HTTP API is not behind IAM")
-    given = headers.get(API_KEY_HEADER)
-    if not given:
-        raise Unauthorized(f"missing {API_KEY_HEADER} header")
-    if not hmac.compare_digest(given.encode(), expected.encode()):
-        raise Unauthorized(f"wrong {API_KEY_HEADER}")
 
 
 def requester(request_context: Mapping[str, Any] | None) -> str:

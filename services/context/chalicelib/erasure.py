@@ -31,6 +31,12 @@ NO_CONVERSATION_PHONE_NUMBER_ID = "0"
 _DELETE_CHUNK = 500
 
 
+class ErasureIncomplete(DependencyError):
+    """The erasure stopped before the end; its text is for the caller (no dependency detail)."""
+
+    message_is_public = True
+
+
 class Publisher(Protocol):
     def publish(self, event: EventBase) -> str: ...
 
@@ -68,7 +74,9 @@ class RedisConversationCache:
             for start in range(0, len(keys), _DELETE_CHUNK):
                 deleted += int(self._redis.delete(*keys[start : start + _DELETE_CHUNK]))
         except (redis.RedisError, OSError) as exc:
-            raise DependencyError(f"cache unreachable, customer not fully erased: {exc}") from exc
+            raise ErasureIncomplete(
+                "cache unreachable, customer not fully erased: retry the erasure"
+            ) from exc
         return deleted
 
 

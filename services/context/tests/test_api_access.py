@@ -54,6 +54,7 @@ def test_every_api_route_is_behind_iam_outside_the_local_stage(
     for path, method in API_ROUTES:
         assert isinstance(routes[path][method].authorizer, IAMAuthorizer), (path, method)
     assert routes["/health"]["GET"].authorizer is None
+    assert isinstance(routes["/health/details"]["GET"].authorizer, IAMAuthorizer)
 
 
 @pytest.mark.parametrize("stage", ["local", None])

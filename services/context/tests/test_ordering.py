@@ -26,6 +26,8 @@ from context_support import (
     status,
 )
 
+from parley.errors import BatchIncomplete
+
 CONVERSATIONS = 20
 MESSAGES = 7  # per conversation, one of them an image
 
@@ -162,15 +164,20 @@ def _consume_once(ctx: Driver, sqs: Any, url: str) -> int:
         }
         for m in got
     ]
-    result = ctx.client.lambda_.invoke("apply_context_events", {"Records": records}).payload
-    failed = {f["itemIdentifier"] for f in result["batchItemFailures"]}
+    try:
+        result = ctx.client.lambda_.invoke("apply_context_events", {"Records": records}).payload
+    except BatchIncomplete as incomplete:
+        # Lambda deletes nothing when the handler raises: the handler deleted what succeeded.
+        failed = set(incomplete.failed_ids)
+        for m in got:
+            if m["MessageId"] in failed:
+                sqs.change_message_visibility(
+                    QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0
+                )
+        return len(got)
+    assert result == {"batchItemFailures": []}, result
     for m in got:
-        if m["MessageId"] in failed:
-            sqs.change_message_visibility(
-                QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0
-            )
-        else:
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
     return len(got)
 
 

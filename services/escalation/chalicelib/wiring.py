@@ -21,12 +21,14 @@ def _settings() -> EscalationSettings:
 
 
 def _dependencies(s: EscalationSettings) -> list[health.Dependency]:
+    from parley.secrets import credentials
+
     return [
         health.table(s.handoffs_table),
         health.queue(s.escalation_queue),
         health.queue(s.outbound_queue),
         health.topic(s.human_agents_topic),
-        health.secret(s.crm_secret_id),
+        *(health.credential(c) for c in credentials(s.crm_secret_id, "CRM")),
     ]
 
 

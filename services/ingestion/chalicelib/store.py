@@ -31,6 +31,9 @@ class Contact:
     last_inbound_at: float | None
     profile_name: str | None
     opted_out: bool
+    # While people have the conversation (a hand-off started and has not ended) the bot's
+    # replies are not sent, even one already in flight when the hand-off began.
+    bot_paused: bool = False
 
     def window_open(self, now: float | None = None) -> bool:
         """Inside WhatsApp's 24-hour customer service window."""
@@ -147,7 +150,34 @@ class WaMessagesStore:
             last_inbound_at=float(at) if at else None,
             profile_name=item.get("profile_name", {}).get("S"),
             opted_out=bool(item.get("opted_out", {}).get("BOOL", False)),
+            bot_paused="paused_at" in item,
         )
+
+    def set_bot_paused(self, phone_number_id: str, wa_id: str, paused: bool, at: float) -> None:
+        """Pause or resume the bot's replies; an older event never undoes a newer one."""
+        key = self._contact_key(phone_number_id, wa_id)
+        values: dict[str, Any] = {
+            ":at": {"N": str(at)},
+            ":g": {"S": f"wa#{wa_id}"},
+            ":s": {"S": "contact"},
+        }
+        newer = "attribute_not_exists(changed_at) OR changed_at <= :at"
+        if paused:
+            expression = "SET paused_at = :at, changed_at = :at, gsi1pk = :g, gsi1sk = :s"
+        else:
+            expression = "SET changed_at = :at, gsi1pk = :g, gsi1sk = :s REMOVE paused_at"
+        try:
+            self._ddb.update_item(
+                TableName=self._table,
+                Key=key,
+                UpdateExpression=expression,
+                ConditionExpression=newer,
+                ExpressionAttributeValues=values,
+            )
+        except Exception as error:
+            if _conditional_failed(error):
+                return  # a later hand-off event already decided
+            raise
 
     @staticmethod
     def _contact_key(phone_number_id: str, wa_id: str) -> dict[str, Any]:

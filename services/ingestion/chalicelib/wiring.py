@@ -32,14 +32,24 @@ def _settings() -> IngestionSettings:
     return load_settings(IngestionSettings)
 
 
+NO_NUMBERS = "no business number is configured: every inbound notification is ignored"
+
+
 def _dependencies(s: IngestionSettings) -> list[health.Dependency]:
+    from parley.secrets import credentials
+
+    # A channel no configured number uses is reported but does not make the service unhealthy.
+    channels = {number.channel for number in s.business_numbers.values()} or {"meta"}
+    whatsapp = credentials(s.whatsapp_secret_id, "WhatsApp")
+    twilio = credentials(s.twilio_secret_id, "Twilio")
     return [
         health.table(s.wa_messages_table),
         health.queue(s.outbound_queue),
         health.queue(s.media_queue),
         health.topic(s.eum_inbound_topic),
-        health.secret(s.whatsapp_secret_id),
-        health.secret(s.twilio_secret_id),
+        health.setting("BUSINESS_NUMBERS", None if s.business_numbers else NO_NUMBERS),
+        *(health.credential(c, required="meta" in channels) for c in whatsapp),
+        *(health.credential(c, required="twilio" in channels) for c in twilio),
     ]
 
 
@@ -64,6 +74,8 @@ class IngestionRuntime(ServiceRuntime["IngestionSettings"]):
         they skip the ledger's two writes. Messages keep it: a customer must not get one twice."""
         from chalicelib.outbound.messages import NOT_MESSAGES
 
+        if event.type.startswith("handoff."):
+            return False  # pausing/resuming is ordered by the event's time: a repeat is harmless
         payload = getattr(event, "payload", None)
         return getattr(payload, "kind", None) not in NOT_MESSAGES
 
@@ -109,6 +121,7 @@ class IngestionRuntime(ServiceRuntime["IngestionSettings"]):
             outbound=self.outbound,
             limiter=self.rate_limiter,
             number=self.settings.number,
+            is_ours=self.settings.is_ours,
             logger=self.logger,
         )
 

@@ -16,7 +16,8 @@ from chalice.test import Client
 
 from chalicelib.channels import eum
 from chalicelib.inbound.normalize import normalize_change_value
-from parley.errors import InvalidInput, WhatsAppApiError
+from parley.batch import process_sns_event
+from parley.errors import InvalidInput, StorageError, WhatsAppApiError
 from parley.settings import BusinessNumber
 from parley.whatsapp.meta_errors import MetaErrorAction, action_of
 
@@ -192,11 +193,16 @@ class FakeLogger:
 
 def test_sns_handler_as_wired_in_app_py() -> None:
     processor, logger = FakeProcessor(), FakeLogger()
+    parked: list[tuple[str, str]] = []
     app = Chalice(app_name="eum-handler-test")
+
+    def park(record: Any, error: BaseException) -> None:
+        parked.append((record["Sns"]["Message"], getattr(error, "code", "")))
 
     @app.on_sns_message(topic="parley-local-eum-inbound")
     def receive_eum_inbound(event: SNSEvent) -> None:
-        eum.EumInbound(processor, logger).receive(event.message)  # type: ignore[arg-type]
+        receive = eum.EumInbound(processor, logger).receive  # type: ignore[arg-type]
+        process_sns_event(event.to_dict(), receive, service="ingestion", park=park)
 
     with Client(app) as client:
         sns_event = client.events.generate_sns_event(json.dumps(notification(TEXT_ENTRY)))
@@ -206,8 +212,25 @@ def test_sns_handler_as_wired_in_app_py() -> None:
     assert comparable(processor.events) == comparable(meta_events(TEXT_ENTRY))
     assert [(level, msg) for level, msg, _ in logger.lines] == [
         ("info", "EUM notification processed"),
-        ("warning", "EUM notification ignored"),
     ]
+    assert parked == [("garbage", "invalid_input")]  # parked at once, not retried
+
+
+def test_a_failing_processor_fails_the_invocation_for_lambda_to_retry() -> None:
+    class Down(FakeProcessor):
+        def process(self, events: list[Any]) -> FakeOutcome:
+            raise StorageError("table unreachable")
+
+    parked: list[Any] = []
+    inbound = eum.EumInbound(Down(), FakeLogger())  # type: ignore[arg-type]
+    event = lambda_sns_event(json.dumps(notification(TEXT_ENTRY)))
+
+    with pytest.raises(StorageError):
+        process_sns_event(
+            event, inbound.receive, service="ingestion", park=lambda *a: parked.append(a)
+        )
+
+    assert parked == []
 
 
 # --- outbound ----------------------------------------------------------------------------------

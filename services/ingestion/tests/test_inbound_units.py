@@ -17,6 +17,8 @@ from parley.errors import Unauthorized
 from parley.events import MessageReceivedEvent, MessageStatusEvent
 from parley.logs import conversation_ref
 
+KEY = "0123456789abcdef0123456789abcdef"
+
 
 class ListLogger:
     def __init__(self) -> None:
@@ -39,15 +41,15 @@ def first_value(name: str) -> dict[str, Any]:
 
 def test_signature_is_over_the_exact_bytes() -> None:
     raw = encode(load("text"))
-    verify_signature(raw, sign(raw, "s3cret"), "s3cret")
+    verify_signature(raw, sign(raw, KEY), KEY)
     reformatted = json.dumps(json.loads(raw), ensure_ascii=False).encode()
     with pytest.raises(Unauthorized):
-        verify_signature(reformatted, sign(raw, "s3cret"), "s3cret")
+        verify_signature(reformatted, sign(raw, KEY), KEY)
 
 
 def test_signature_accepts_upper_case_hex() -> None:
     raw = b"{}"
-    verify_signature(raw, "sha256=" + sign(raw, "k")[7:].upper(), "k")
+    verify_signature(raw, "sha256=" + sign(raw, KEY)[7:].upper(), KEY)
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ import requests
 from chalice.test import Client
 
 from infra.local.simulator import RunningSimulator, SimConfig, start_in_thread
+from parley.errors import BatchIncomplete
 
 if TYPE_CHECKING:
     from infra.local.service_contract import Service
@@ -93,6 +94,34 @@ class Outbound:
         )
         media_id: str = answer.json()["id"]
         return media_id
+
+    def on_the_queue(self) -> int:
+        """Messages of the outbound queue not deleted (in flight after the handler ran)."""
+        sqs = boto3.client("sqs")
+        url = sqs.get_queue_url(QueueName=self.service.queue)["QueueUrl"]
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return sum(int(value) for value in attributes.values())
+
+    def in_flight(self) -> list[dict[str, Any]]:
+        """What this test received and the handler left on the queue, received again."""
+        from infra.local.service_contract import _IN_FLIGHT
+
+        sqs = boto3.client("sqs")
+        url = sqs.get_queue_url(QueueName=self.service.queue)["QueueUrl"]
+        handles = [handle for queue_url, handle in _IN_FLIGHT if queue_url == url]
+        entries = [
+            {"Id": str(i), "ReceiptHandle": handle, "VisibilityTimeout": 0}
+            for i, handle in enumerate(handles)
+        ]
+        sqs.change_message_visibility_batch(QueueUrl=url, Entries=entries)  # deleted ones fail
+        got: list[dict[str, Any]] = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1
+        ).get("Messages", [])
+        _IN_FLIGHT.extend((url, m["ReceiptHandle"]) for m in got)  # deleted at teardown
+        return got
 
     def parked(self) -> list[dict[str, Any]]:
         from infra.local.service_contract import dlq_messages
@@ -215,10 +244,28 @@ def test_retries_are_bounded_then_sqs_redelivers_the_job(
     runtime.reset()
     wa_id = outbound.customer()
     outbound.fault(wa_id, 130429, times=None)
-    result = outbound.send({"to": wa_id, "text": "hello"})
-    assert len(result["batchItemFailures"]) == 1  # retryable: left on the queue for SQS
+    with pytest.raises(BatchIncomplete) as incomplete:
+        outbound.send({"to": wa_id, "text": "hello"})
+    assert len(incomplete.value.failed_ids) == 1  # raised: Lambda leaves it on the queue for SQS
+    assert outbound.on_the_queue() == 1
     assert len(outbound.requests(wa_id)) == 3
     assert outbound.parked() == []
+
+
+def test_a_retried_job_comes_back_alone_the_sent_one_is_deleted(outbound: Outbound) -> None:
+    # Lambda deletes nothing when the handler raises (with or without ReportBatchItemFailures):
+    # the job that was sent is deleted by the handler itself, so it is not sent twice.
+    sent_to, failing = outbound.customer(), outbound.customer()
+    outbound.fault(failing, 131000, times=None)
+    with pytest.raises(BatchIncomplete) as incomplete:
+        outbound.send({"to": sent_to, "text": "first"}, {"to": failing, "text": "second"})
+    (failed_id,) = incomplete.value.failed_ids
+    assert outbound.on_the_queue() == 1
+    assert len(outbound.bodies(sent_to)) == 1
+    assert outbound.parked() == []
+    [left] = outbound.in_flight()
+    assert left["MessageId"] == failed_id
+    assert json.loads(left["Body"])["payload"]["to"] == failing
 
 
 @pytest.mark.parametrize(

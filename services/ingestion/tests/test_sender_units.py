@@ -71,7 +71,7 @@ def test_graph_client_turns_a_dead_network_into_a_retryable_error() -> None:
 
     graph = GraphClient(f"http://127.0.0.1:{free_port()}", "v21.0", "token", timeout=(0.5, 0.5))
     with pytest.raises(WhatsAppApiError) as caught:
-        graph.post("100/messages", {"messaging_product": "whatsapp"})
+        graph.post(("100", "messages"), {"messaging_product": "whatsapp"})
     assert caught.value.retryable and caught.value.meta_code is None
     assert "connection failed" in str(caught.value)
 

@@ -21,10 +21,13 @@ def _settings() -> MediaSettings:
 
 
 def _dependencies(s: MediaSettings) -> list[health.Dependency]:
+    from parley.secrets import Credential, credential_label
+
+    label = credential_label("WhatsApp", "access_token")  # media downloads need only the token
     return [
         health.queue(s.media_queue),
         health.bucket(s.media_bucket),
-        health.secret(s.whatsapp_secret_id),
+        health.credential(Credential(s.whatsapp_secret_id, "access_token", label)),
     ]
 
 

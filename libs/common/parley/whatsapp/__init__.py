@@ -5,6 +5,7 @@
 | `webhook` | the webhook POST body as tolerant pydantic models (`Value`, `Message`, `Status`) |
 | `graph` | the Graph API transport (dicts in, dicts out, one place that raises) |
 | `meta_errors` | Meta's error codes and what a sender does about each |
+| `ids` | ids that go into URL paths: validated (`phone_number_id`) and escaped (`url_path`) |
 
 The webhook models are re-exported lazily, so `import parley.whatsapp` costs nothing until a
 name is used.

@@ -13,9 +13,11 @@ from collections.abc import Callable
 from typing import Any
 
 from parley.errors import ConfigurationError
+from parley.whatsapp.ids import url_path
 from parley.whatsapp.meta_errors import api_error, from_graph_body
 
 Json = dict[str, Any]
+Path = tuple[str, ...]  # path segments, each escaped on its own: ("123", "messages")
 CONNECT_TIMEOUT = 3.05
 READ_TIMEOUT = 10.0
 POOL_SIZE = 32
@@ -43,19 +45,20 @@ class GraphClient:
         self._session = session
         self._lock = threading.Lock()
 
-    def post(self, path: str, body: Json, *, timeout: float | None = None) -> Json:
+    def post(self, path: Path, body: Json, *, timeout: float | None = None) -> Json:
         """POST a JSON body; the JSON answer, or WhatsAppApiError."""
         return self.request("POST", path, body, timeout=timeout)
 
-    def get(self, path: str, *, timeout: float | None = None) -> Json:
+    def get(self, path: Path, *, timeout: float | None = None) -> Json:
         return self.request("GET", path, None, timeout=timeout)
 
     def request(
-        self, method: str, path: str, body: Json | None, *, timeout: float | None = None
+        self, method: str, path: Path, body: Json | None, *, timeout: float | None = None
     ) -> Json:
         import requests
 
-        url = f"{self._root}/{path.lstrip('/')}"
+        relative = url_path(*path)  # InvalidInput for a dot or empty segment
+        url = f"{self._root}/{relative}"
         read_timeout = self._timeout[1] if timeout is None else max(0.1, timeout)
         try:
             response = self._http().request(
@@ -67,7 +70,7 @@ class GraphClient:
             )
         except requests.RequestException as exc:
             kind = "timed out" if isinstance(exc, requests.Timeout) else "connection failed"
-            raise api_error(None, http_status=None, message=f"{method} {path} {kind}") from exc
+            raise api_error(None, http_status=None, message=f"{method} {relative} {kind}") from exc
         return _answer(response)
 
     def prepare(self) -> None:

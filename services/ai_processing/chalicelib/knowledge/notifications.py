@@ -63,10 +63,11 @@ def index_from_sqs(
 ) -> dict[str, Any]:
     """One indexing run for a batch of notifications; partial batch response.
 
-    A malformed message is parked in the DLQ (permanent); when the run fails, every message of the
-    batch is reported failed so SQS redelivers them (and after maxReceiveCount parks them).
+    A malformed message is parked in the DLQ (permanent); when the run fails, every other message
+    goes back to the queue (`BatchIncomplete`), so SQS redelivers them and after maxReceiveCount
+    parks them.
     """
-    from parley.batch import process_sqs_batch
+    from parley.batch import complete_batch, process_sqs_batch
 
     changes: list[ObjectChange] = []
     parsed: list[str] = []
@@ -85,8 +86,8 @@ def index_from_sqs(
         result = run.sync()
     except Exception as exc:
         logger.exception("knowledge index run failed", extra={"reason": str(exc)})
-        failed = [f["itemIdentifier"] for f in response["batchItemFailures"]] + parsed
-        return {"batchItemFailures": [{"itemIdentifier": i} for i in failed]}
+        # Every parsed notification comes back (flag or not); malformed ones are already parked.
+        return complete_batch(raw_event, parsed, service=service)
     logger.info(
         "knowledge base notifications applied",
         extra={

@@ -70,7 +70,9 @@ def reply_event(turn: TurnRequestedEvent, outcome: TurnOutcome) -> ReplyRequeste
         kind="buttons" if buttons else "text",
         text=outcome.text,
         buttons=buttons,
-        origin="bot",
+        # A hand-off notice is the platform's, not an answer: the sender lets it through even
+        # when the hand-off it announces has already paused the bot's replies.
+        origin="system" if outcome.handoff else "bot",
         turn_id=turn.payload.turn_id,
     )
     return ReplyRequestedEvent(

@@ -126,19 +126,16 @@ def eum_events(message: str | bytes | Mapping[str, Any]) -> list[InboundEvent]:
 
 class EumInbound:
     """What the EUM SNS handler runs: decode, then the same processor as the Meta webhook (dedupe,
-    window, opt-out, rate limit, publish). A notification that is not EUM's is logged and dropped
-    (retrying cannot fix it); a processing failure raises, so Lambda retries the delivery."""
+    window, opt-out, rate limit, publish). A notification that is not EUM's raises InvalidInput
+    (retrying cannot fix it: the handler parks it in the DLQ with the reason); a processing failure
+    raises a retryable error, so Lambda retries, then keeps it in its on-failure destination."""
 
     def __init__(self, processor: InboundProcessor, logger: Any) -> None:
         self._processor = processor
         self._logger = logger
 
     def receive(self, message: str | bytes | Mapping[str, Any]) -> dict[str, Any]:
-        try:
-            events = eum_events(message)
-        except InvalidInput as error:
-            self._logger.warning("EUM notification ignored", extra={"reason": error.message})
-            return {"status": "ignored", "reason": error.message}
+        events = eum_events(message)
         outcome = self._processor.process(events).as_dict()
         self._logger.info("EUM notification processed", extra={"events": len(events), **outcome})
         return {"status": "processed", **outcome}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from parley.errors import ConfigurationError
-from parley.secrets import secret_json
+from parley.secrets import Credential, credential_label
 from parley.settings import BusinessNumber
+from parley.whatsapp import ids
 
 if TYPE_CHECKING:
     from parley.settings import IngestionSettings
@@ -20,7 +20,7 @@ class MetaCloudChannel:
         self._graph = graph
 
     def send(self, phone_number_id: str, number: BusinessNumber, body: dict[str, Any]) -> str:
-        answer = self._graph.post(f"{phone_number_id}/messages", body)
+        answer = self._graph.post((ids.phone_number_id(phone_number_id), "messages"), body)
         messages = answer.get("messages")
         if isinstance(messages, list) and messages and isinstance(messages[0], dict):
             return str(messages[0].get("id") or "")
@@ -36,13 +36,10 @@ class MetaCloudChannel:
         """The token is read from Secrets Manager on use (cached; a rotation is picked up)."""
         from parley.whatsapp.graph import GraphClient
 
-        secret_id = settings.whatsapp_secret_id
-
-        def token() -> str:
-            value = secret_json(secret_id).get("access_token")
-            if not isinstance(value, str) or not value:
-                raise ConfigurationError(f"secret {secret_id} has no access_token")
-            return value
-
-        graph = GraphClient(settings.whatsapp_graph_url, settings.whatsapp_api_version, token)
+        token = Credential(
+            settings.whatsapp_secret_id,
+            "access_token",
+            credential_label("WhatsApp", "access_token"),
+        )
+        graph = GraphClient(settings.whatsapp_graph_url, settings.whatsapp_api_version, token.value)
         return cls(graph)

@@ -31,14 +31,16 @@ from chalicelib.channels.twilio_models import (
 from chalicelib.inbound.normalize import PRODUCER, InboundEvent, event_id
 from chalicelib.outbound.split import split_text
 from parley.errors import (
-    ConfigurationError,
     InvalidInput,
+    InvalidSettings,
     PayloadTooLarge,
     Unauthorized,
     WhatsAppApiError,
 )
 from parley.events import MessageReceivedEvent, MessageStatusEvent, conversation_key
+from parley.secrets import Credential, credential_label, require_credential
 from parley.settings import BusinessNumber
+from parley.whatsapp.ids import url_path
 from parley.whatsapp.meta_errors import api_error
 
 if TYPE_CHECKING:
@@ -53,6 +55,8 @@ SIGNATURE_HEADER = "x-twilio-signature"
 RETRYABLE_TWILIO_CODES = {63018, 20429}  # rate limits
 TIMEOUT = (2.0, 10.0)  # connect, read (seconds)
 MAX_REMEMBERED_TEXTS = 256
+ACCOUNT_SID = credential_label("Twilio", "account_sid")
+AUTH_TOKEN = credential_label("Twilio", "auth_token")
 
 
 class FormParams(dict[str, list[str]]):
@@ -82,9 +86,11 @@ def decode_form(raw_body: bytes | str) -> FormParams:
 def verify_twilio_signature(
     public_url: str, params: Mapping[str, list[str]], signature: str | None, auth_token: str
 ) -> None:
-    """Raise Unauthorized unless `signature` is Twilio's for this URL and these fields."""
+    """Raise Unauthorized unless `signature` is Twilio's for this URL and these fields; refuse
+    everything (SecretNotSet, 503) while the Auth Token is not really set."""
     from twilio.request_validator import RequestValidator
 
+    auth_token = require_credential(auth_token, AUTH_TOKEN)
     if not signature:
         raise Unauthorized("missing X-Twilio-Signature")
     form = params if isinstance(params, FormParams) else FormParams(params)
@@ -151,10 +157,10 @@ class TwilioWebhookConfig:
     @classmethod
     def from_settings(cls, settings: IngestionSettings) -> TwilioWebhookConfig:
         """The Auth Token comes from the Twilio secret (cached per container by parley.secrets)."""
-        creds = credentials_from_secret(settings.twilio_secret_id)()
+        auth_token = Credential(settings.twilio_secret_id, "auth_token", AUTH_TOKEN).value()
         return cls(
             public_url=settings.twilio_webhook_url,
-            auth_token=creds.auth_token,
+            auth_token=auth_token,
             max_bytes=settings.webhook_max_bytes,
             numbers=settings.business_numbers,
         )
@@ -167,7 +173,7 @@ def read_twilio_webhook(
     if len(raw_body) > config.max_bytes:
         raise PayloadTooLarge(f"body over {config.max_bytes} bytes")
     if not config.public_url:
-        raise ConfigurationError("TWILIO_WEBHOOK_URL is not set: cannot check Twilio signatures")
+        raise InvalidSettings("TWILIO_WEBHOOK_URL is not set: cannot check Twilio signatures")
     params = decode_form(raw_body)
     verify_twilio_signature(config.public_url, params, signature, config.auth_token)
     return parse_twilio_form(params.last(), config.numbers)
@@ -216,10 +222,10 @@ def credentials_from_secret(secret_id: str) -> Callable[[], TwilioCredentials]:
         from parley.secrets import secret_json
 
         value = secret_json(secret_id)
-        try:
-            return TwilioCredentials(str(value["account_sid"]), str(value["auth_token"]))
-        except KeyError as error:
-            raise ConfigurationError(f"secret {secret_id} lacks {error}") from error
+        return TwilioCredentials(
+            require_credential(value.get("account_sid"), ACCOUNT_SID),
+            require_credential(value.get("auth_token"), AUTH_TOKEN),
+        )
 
     return load
 
@@ -260,7 +266,8 @@ class TwilioWhatsAppChannel:
                 f"business number {phone_number_id} has no twilio_from", retryable=False
             )
         creds = self._credentials()
-        url = f"{self._api_url}/2010-04-01/Accounts/{creds.account_sid}/Messages.json"
+        path = url_path("2010-04-01", "Accounts", creds.account_sid, "Messages.json")
+        url = f"{self._api_url}/{path}"
         parts = [self._form(number.twilio_from, body, f) for f in self._messages(body)]
         if len(parts) == 1:
             return str(self._post(url, parts[0], creds)["sid"])

@@ -19,18 +19,26 @@ from pydantic import ValidationError
 from chalicelib.inbound.normalize import InboundEvent, normalize_change_value
 from chalicelib.inbound.processor import InboundProcessor
 from parley.errors import Forbidden, InvalidInput, PayloadTooLarge, Unauthorized
+from parley.secrets import credential_label, require_credential
 from parley.whatsapp import webhook as wh
 
 SIGNATURE_PREFIX = "sha256="
+NOT_OURS = "not a business number of this deployment"
+APP_SECRET = credential_label("WhatsApp", "app_secret")
+VERIFY_TOKEN = credential_label("WhatsApp", "verify_token")
 
 
-def verify_signature(raw: bytes, header: str | None, app_secret: str) -> None:
-    """Raise Unauthorized unless `header` is HMAC-SHA256(app_secret, raw) as Meta sends it."""
+def verify_signature(raw: bytes, header: str | None, app_secret: object) -> None:
+    """Raise Unauthorized unless `header` is HMAC-SHA256(app_secret, raw) as Meta sends it.
+
+    Fails closed: with an app secret that is not really set (missing, empty, a placeholder, too
+    short) every request is refused with SecretNotSet (503), whatever it is signed with."""
+    secret = require_credential(app_secret, APP_SECRET)
     if not header:
         raise Unauthorized("missing X-Hub-Signature-256 header")
     if not header.startswith(SIGNATURE_PREFIX):
         raise Unauthorized("X-Hub-Signature-256 must start with sha256=")
-    expected = hmac.new(app_secret.encode(), raw, hashlib.sha256).hexdigest().encode()
+    expected = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest().encode()
     given = header[len(SIGNATURE_PREFIX) :].strip().lower().encode("utf-8", "replace")
     if not hmac.compare_digest(given, expected):
         raise Unauthorized("X-Hub-Signature-256 does not match the body")
@@ -62,12 +70,12 @@ class MetaWebhook:
     def verify_subscription(self, params: Mapping[str, str] | None) -> str:
         """The `hub.challenge` to echo, or Forbidden."""
         params = params or {}
-        expected = str(self._secrets().get("verify_token") or "")
+        expected = require_credential(self._secrets().get("verify_token"), VERIFY_TOKEN)
         token = params.get("hub.verify_token") or ""
         challenge = params.get("hub.challenge")
         if params.get("hub.mode") != "subscribe" or challenge is None:
             raise Forbidden("expected hub.mode=subscribe with a hub.challenge")
-        if not expected or not hmac.compare_digest(token.encode(), expected.encode()):
+        if not hmac.compare_digest(token.encode(), expected.encode()):
             raise Forbidden("hub.verify_token does not match")
         return challenge
 
@@ -76,7 +84,7 @@ class MetaWebhook:
         body = raw.encode() if isinstance(raw, str) else raw or b""
         if len(body) > self._max_bytes:
             raise PayloadTooLarge(f"body of {len(body)} bytes is over {self._max_bytes}")
-        verify_signature(body, signature, str(self._secrets().get("app_secret") or ""))
+        verify_signature(body, signature, self._secrets().get("app_secret"))
         payload = parse_json(body)
         if not _is_whatsapp(payload):
             return self._ignored("not a whatsapp_business_account notification")
@@ -87,9 +95,11 @@ class MetaWebhook:
         for value in values:
             self._log_value_errors(value)
             events.extend(normalize_change_value(value, "meta"))
-        outcome = self.processor.process(events).as_dict()
-        self._logger.info("webhook processed", extra={"events": len(events), **outcome})
-        return {"status": "processed", **outcome}
+        outcome = self.processor.process(events)
+        self._logger.info("webhook processed", extra={"events": len(events), **outcome.as_dict()})
+        if events and outcome.ignored == len(events):
+            return {"status": "ignored", "reason": NOT_OURS}
+        return {"status": "processed", **outcome.as_dict()}
 
     def _message_values(self, entries: Any) -> Iterator[Mapping[str, Any]]:
         """Each `value` of a `messages` change; other fields and malformed entries are logged."""

@@ -58,6 +58,7 @@ class Outcome:
     statuses: int = 0
     stale_statuses: int = 0
     fallbacks: int = 0
+    ignored: int = 0  # for a business number this deployment does not serve
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -73,12 +74,23 @@ class InboundProcessor:
     outbound: EventSender
     limiter: RateLimiter
     number: Callable[[str], BusinessNumber]
+    is_ours: Callable[[str], bool]
     logger: Any
 
     def process(self, events: Iterable[InboundEvent]) -> Outcome:
-        """Apply every event; raises InboundNotProcessed when one could not be."""
+        """Apply every event; raises InboundNotProcessed when one could not be. Events for a
+        business number that is not configured are logged and ignored: nothing stored, published
+        or sent (not even a read receipt) from a number this deployment does not serve."""
         outcome = Outcome()
         for event in events:
+            phone_number_id, _ = split_conversation_key(event.conversation)
+            if not self.is_ours(phone_number_id):
+                outcome.ignored += 1
+                self.logger.warning(
+                    "inbound event for a business number that is not configured, ignored",
+                    extra=_log_extra(event, phone_number_id=phone_number_id[:40]),
+                )
+                continue
             try:
                 if isinstance(event, MessageReceivedEvent):
                     self._receive_once(event, outcome)

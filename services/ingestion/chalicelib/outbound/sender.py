@@ -97,6 +97,9 @@ class Sender:
         if contact is not None and contact.opted_out and job.reply.origin != "system":
             self._log("not sent: the customer opted out", job)
             return []
+        if contact is not None and contact.bot_paused and job.reply.origin == "bot":
+            self._log("not sent: a person has the conversation (hand-off)", job)
+            return []
         bodies = build_bodies(job.reply)  # InvalidInput (parked) names a broken limit
         if job.reply.kind in FREE_FORM and not (contact is not None and contact.window_open()):
             self._log("outside the 24 h window: sending the fallback template", job)

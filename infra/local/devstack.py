@@ -19,7 +19,7 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from infra.local import ports
 from infra.local.runner.config import API_HANDLER, ServiceConfig
@@ -90,6 +90,8 @@ class DevStack:
             TWILIO_API_URL=self.simulator_url,
             TWILIO_WEBHOOK_URL=f"{self.service_url('ingestion')}/webhooks/twilio",
             APPLICATION_STATUS_URL=f"{self.simulator_url}/_business/applications",
+            CONTEXT_API_URL=self.service_url("context"),
+            CONSOLE_URL=self.service_url("escalation"),
             PARLEY_STAGE=self.stage,
         )
         return env
@@ -121,6 +123,7 @@ class DevStack:
         wait_for_port(self.ports.moto)
         wait_for_port(self.ports.redis)
         self._provision()
+        self._point_crm_webhook_at_simulator()
         self._load_demo_knowledge_base()
         for service, port in self.ports.services.items():
             self._spawn(
@@ -223,16 +226,28 @@ class DevStack:
                 stderr=subprocess.STDOUT,
             )
 
-    def _load_demo_knowledge_base(self) -> None:
+    def _client(self, service: str) -> Any:
         import boto3
 
-        s3 = boto3.client(
-            "s3",
+        return boto3.client(
+            service,
             endpoint_url=self.endpoint,
             region_name="us-east-1",
             aws_access_key_id="local",
             aws_secret_access_key="local",
         )
+
+    def _point_crm_webhook_at_simulator(self) -> None:
+        """The development CRM secret names the simulator on its `make run` port; a stack on other
+        ports (tests, benchmarks) gets its own simulator's receiver."""
+        sm, name = self._client("secretsmanager"), f"parley/{self.stage}/crm"
+        value = json.loads(sm.get_secret_value(SecretId=name)["SecretString"])
+        if value.get("provider") == "webhook":
+            value["webhook_url"] = f"{self.simulator_url}/_crm/cases"
+            sm.put_secret_value(SecretId=name, SecretString=json.dumps(value))
+
+    def _load_demo_knowledge_base(self) -> None:
+        s3 = self._client("s3")
         bucket = f"parley-{self.stage}-knowledge-base"
         for document in sorted(DEMO_KB.glob("*.md")):
             s3.upload_file(

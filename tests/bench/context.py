@@ -49,24 +49,12 @@ ASSEMBLY_HISTORY = 60
 
 # --- emulators ----------------------------------------------------------------------------------
 
-from tests.bench.emulators import emulators  # noqa: E402
+from tests.bench.emulators import emulators, use_service_stage  # noqa: E402
 
 
 def configure(endpoint: str, redis_url: str) -> None:
     """The context service's local-stage environment, pointed at these emulators."""
-    config = json.loads((SERVICE_DIR / ".chalice" / "config.json").read_text())
-    os.environ.update(config.get("environment_variables", {}))
-    os.environ.update(config["stages"]["local"]["environment_variables"])
-    os.environ.update(
-        AWS_ENDPOINT_URL=endpoint,
-        REDIS_URL=redis_url,
-        AWS_ACCESS_KEY_ID="bench",
-        AWS_SECRET_ACCESS_KEY="bench",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_REGION="us-east-1",
-        LOG_LEVEL="WARNING",
-        POWERTOOLS_LOG_LEVEL="WARNING",
-    )
+    use_service_stage(SERVICE_DIR, endpoint, redis_url, "WARNING")
 
 
 def fresh_emulators(endpoint: str, redis_url: str) -> None:

@@ -4,12 +4,14 @@ the template's resources provisioned on that moto (the same provisioner as `make
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from infra.local.devstack import wait_for_port
@@ -54,3 +56,20 @@ def provision(endpoint: str) -> None:
         provisioner.main(
             ["--stage", "local", "--endpoint", endpoint, "--output", f"{tmp}/resources.json"]
         )
+
+
+def use_service_stage(service_dir: Path, endpoint: str, redis_url: str, log_level: str) -> None:
+    """The service's `local` stage variables in os.environ, pointed at these emulators."""
+    config = json.loads((service_dir / ".chalice" / "config.json").read_text())
+    os.environ.update(config.get("environment_variables", {}))
+    os.environ.update(config["stages"]["local"]["environment_variables"])
+    os.environ.update(
+        AWS_ENDPOINT_URL=endpoint,
+        REDIS_URL=redis_url,
+        AWS_ACCESS_KEY_ID="bench",
+        AWS_SECRET_ACCESS_KEY="bench",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_REGION="us-east-1",
+        LOG_LEVEL=log_level,
+        POWERTOOLS_LOG_LEVEL=log_level,
+    )

@@ -80,22 +80,13 @@ def signed_headers(raw: bytes) -> dict[str, str]:
 
 # --- emulators ----------------------------------------------------------------------------------
 
-from tests.bench.emulators import emulators, provision  # noqa: E402
+from tests.bench.emulators import emulators, provision, use_service_stage  # noqa: E402
 
 
 def service_env(endpoint: str, redis_url: str) -> None:
-    """The ingestion service's `local` stage, pointed at this script's emulators."""
-    config = json.loads((SERVICE_DIR / ".chalice" / "config.json").read_text())
-    os.environ.update(config.get("environment_variables", {}))
-    os.environ.update(config["stages"]["local"]["environment_variables"])
-    os.environ.update(
-        AWS_ENDPOINT_URL=endpoint,
-        REDIS_URL=redis_url,
-        AWS_ACCESS_KEY_ID="bench",
-        AWS_SECRET_ACCESS_KEY="bench",
-        AWS_DEFAULT_REGION="us-east-1",
-        LOG_LEVEL="INFO",  # as deployed: one log line per webhook (written to /dev/null here)
-    )
+    """The ingestion service's `local` stage, pointed at this script's emulators (INFO, as
+    deployed: one log line per webhook, written to /dev/null here)."""
+    use_service_stage(SERVICE_DIR, endpoint, redis_url, "INFO")
 
 
 def load_app() -> Any:

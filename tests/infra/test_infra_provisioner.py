@@ -46,6 +46,7 @@ def provisioned(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) ->
     assert result.returncode == 0, result.stderr
     assert "AWS::SQS::Queue: 13 - 13 created" in result.stdout
     assert "AWS::CloudWatch::Alarm: 27 - 27 skipped" in result.stdout
+    assert "AWS::SES::EmailIdentity: 1 - 1 created" in result.stdout
     assert (
         "skip Cache (AWS::ElastiCache::ServerlessCache): the local runtime uses redis-server"
         in (result.stderr)
@@ -288,3 +289,13 @@ def test_tls_only_statements_are_kept_for_tls_endpoints(template: dict[str, Any]
 def test_stage_must_be_allowed(moto_endpoint: str) -> None:
     with pytest.raises(cfn.TemplateError, match="not in"):
         provisioner.build_stack(provisioner.parse_args(["--stage", "qa"]))
+
+
+def test_notifications_sender_is_a_verified_ses_identity(provisioned: dict[str, Any]) -> None:
+    ses = client("ses")
+    assert "handoffs@parley.local" in ses.list_identities()["Identities"]
+    ses.send_email(  # SES refuses a sender that is not a verified identity
+        Source="handoffs@parley.local",
+        Destination={"ToAddresses": ["agents@parley.local"]},
+        Message={"Subject": {"Data": "s"}, "Body": {"Text": {"Data": "b"}}},
+    )

@@ -290,7 +290,7 @@ HANDLERS = {
     "parley-context": ("apply_context_events", "sweep_sessions"),
     "parley-ai-processing": ("handle_turns", "index_knowledge_base"),
     "parley-media": ("process_media",),
-    "parley-escalation": ("handle_escalation_events",),
+    "parley-escalation": ("handle_escalation_events", "watch_handoff_sla"),
 }
 
 

@@ -295,9 +295,8 @@ class CrmSync(Payload):
     """A CRM job of the escalation service, queued on its own FIFO group so a CRM outage never
     holds back a conversation's events."""
 
-    handoff_id: str
-    action: Literal["open", "resolve", "erase"]
-    wa_id: str
+    handoff_id: str | None = None
+    job: dict[str, object]  # the escalation service's CRM job (chalicelib.crm.sync)
 
 
 class CustomerErased(Payload):

@@ -24,7 +24,13 @@ DependencyList = Callable[[Any], list[health.Dependency]]
 
 
 class ServiceRuntime(Generic[SettingsT]):
-    """One per service process/container; `reset()` rebuilds everything (tests)."""
+    """One per service process/container; `reset()` rebuilds everything (tests).
+
+    A service's runtime names its own cached parts in `PARTS`: `override(...)` may replace them
+    (tests and benchmarks pass fakes) and `reset()` forgets them."""
+
+    PARTS: tuple[str, ...] = ()
+    _SHARED_PARTS = ("settings", "claim_checks", "publisher", "idempotency")
 
     def __init__(self, settings: Callable[[], SettingsT], dependencies: DependencyList) -> None:
         self._load_settings = settings
@@ -96,8 +102,15 @@ class ServiceRuntime(Generic[SettingsT]):
         whose handling of an event type is idempotent by design says False for it."""
         return True
 
+    def override(self, **parts: Any) -> None:
+        """Replace built parts (fakes); unknown names are refused so a typo cannot go unnoticed."""
+        unknown = set(parts) - {*self.PARTS, "settings", "publisher"}
+        if unknown:
+            raise TypeError(f"not a part of the {type(self).__name__}: {sorted(unknown)}")
+        self.__dict__.update(parts)
+
     def reset(self) -> None:
-        for attribute in ("settings", "claim_checks", "publisher", "idempotency"):
+        for attribute in (*self._SHARED_PARTS, *self.PARTS):
             self.__dict__.pop(attribute, None)
         from parley import aws
 

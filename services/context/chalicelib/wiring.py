@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from parley import health
 from parley.service import ServiceRuntime
@@ -158,18 +158,6 @@ class ContextRuntime(ServiceRuntime["ContextSettings"]):
             "messages": self.history.erase_customer(wa_id),
             "sessions": self.sessions.erase_customer(wa_id),
         }
-
-    def override(self, **parts: Any) -> None:
-        """Replace built parts; unknown names are refused so a typo cannot go unnoticed."""
-        unknown = set(parts) - {*self.PARTS, "settings", "publisher"}
-        if unknown:
-            raise TypeError(f"not a part of the context runtime: {sorted(unknown)}")
-        self.__dict__.update(parts)
-
-    def reset(self) -> None:
-        super().reset()
-        for part in self.PARTS:
-            self.__dict__.pop(part, None)
 
 
 runtime = ContextRuntime(_settings, _dependencies)

@@ -220,3 +220,19 @@ def test_the_same_message_under_another_event_id_is_stored_once(ctx: Driver) -> 
     ctx.apply(again)
     assert ctx.turns(c, wait=0.3) == []
     assert [m.message_id for m in ctx.history(c)] == ["m0", f"turn:{turn['payload']['turn_id']}"]
+
+
+def test_an_agent_message_shows_its_delivery_status_and_a_failed_send_stays_failed(
+    ctx: Driver,
+) -> None:
+    c = new_conversation()
+    ctx.apply(received(c, "m0", at(0), "quiero hablar con una persona"))
+    ctx.apply(handoff(c, "requested", at(1)), handoff(c, "accepted", at(2)))
+    ctx.apply(agent_message(c, "agent-msg-9", "Hola, soy Ana", at(3)))
+    ctx.apply(status(c, "agent-msg-9", "sent", at(4)))
+    failed = status(c, "agent-msg-9", "failed", at(5))
+    failed["payload"]["errors"] = [{"code": 131047, "title": "Re-engagement message"}]
+    ctx.apply(failed)
+    ctx.apply(status(c, "agent-msg-9", "delivered", at(6)))  # a late receipt changes nothing
+    sent = next(m for m in ctx.history(c) if m.message_id == "agent-msg-9")
+    assert (sent.role, sent.delivery_status) == ("agent", "failed")

@@ -72,7 +72,8 @@ class Intake:
     @staticmethod
     def _request(event: MessageReceivedEvent, decision: Any) -> HandoffRequestedEvent:
         signals = [
-            HandoffSignal(kind=s.kind, evidence=s.evidence, score=s.score) for s in decision.signals
+            HandoffSignal(kind=s.kind, evidence="; ".join(s.evidence) or None, score=s.score)
+            for s in decision.signals
         ]
         payload = HandoffRequested(
             reason=decision.reason,

@@ -154,17 +154,5 @@ class IngestionRuntime(ServiceRuntime["IngestionSettings"]):
 
         return secret_json(self.settings.whatsapp_secret_id)
 
-    def override(self, **parts: Any) -> None:
-        """Replace built parts (fakes); unknown names are refused so a typo cannot go unnoticed."""
-        unknown = set(parts) - {*self.PARTS, "settings"}
-        if unknown:
-            raise TypeError(f"not a part of the ingestion runtime: {sorted(unknown)}")
-        self.__dict__.update(parts)
-
-    def reset(self) -> None:
-        super().reset()
-        for part in self.PARTS:
-            self.__dict__.pop(part, None)
-
 
 runtime = IngestionRuntime(_settings, _dependencies)

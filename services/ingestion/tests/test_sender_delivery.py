@@ -356,3 +356,53 @@ def test_customer_erased_deletes_the_contact_and_outbound_tracking(outbound: Out
     store = WaMessagesStore("parley-local-wa-messages")
     assert store.get_contact(PNID, wa_id) is None
     assert store.sent_wamid(request_id) is None
+
+
+# --- hand-off: the bot pauses while people have the conversation -------------------------------
+
+
+def handoff_event(event_type: str, wa_id: str, at: datetime, **payload: Any) -> str:
+    return json.dumps(
+        {
+            "event_id": uuid.uuid4().hex,
+            "type": event_type,
+            "conversation": f"{PNID}:{wa_id}",
+            "occurred_at": at.isoformat(),
+            "producer": "test",
+            "payload": payload,
+        }
+    )
+
+
+def test_ai_reply_in_flight_when_a_handoff_starts_never_reaches_the_customer(
+    outbound: Outbound,
+) -> None:
+    wa_id = outbound.customer()
+    started = datetime.now(UTC)
+    requested = handoff_event("handoff.requested", wa_id, started, reason="customer_request")
+    # The hand-off event reaches the sender first, the AI's reply (already on its way) after it.
+    from infra.local.service_contract import deliver
+
+    assert deliver(outbound.client, outbound.service, [requested]) == OK
+    assert outbound.send({"to": wa_id, "text": "AI answer", "origin": "bot"}) == OK
+    assert outbound.send({"to": wa_id, "text": "Una persona le atenderá", "origin": "system"})
+    assert outbound.send({"to": wa_id, "text": "Hola, soy Ana", "origin": "agent"}) == OK
+    texts = [b["text"]["body"] for b in outbound.bodies(wa_id)]
+    assert texts == ["Una persona le atenderá", "Hola, soy Ana"]
+
+
+def test_bot_answers_again_after_the_handoff_is_resolved_and_old_events_do_not_undo_it(
+    outbound: Outbound,
+) -> None:
+    from infra.local.service_contract import deliver
+
+    wa_id = outbound.customer()
+    t0 = datetime.now(UTC)
+    later = datetime.fromtimestamp(t0.timestamp() + 5, UTC)
+    requested = handoff_event("handoff.requested", wa_id, t0, reason="customer_request")
+    resolved = handoff_event("handoff.resolved", wa_id, later, handoff_id="ho_1")
+    assert deliver(outbound.client, outbound.service, [requested, resolved]) == OK
+    # A redelivered (older) request after the resolution must not pause the bot again.
+    assert deliver(outbound.client, outbound.service, [requested]) == OK
+    assert outbound.send({"to": wa_id, "text": "AI answer again", "origin": "bot"}) == OK
+    assert [b["text"]["body"] for b in outbound.bodies(wa_id)] == ["AI answer again"]

@@ -182,7 +182,14 @@ class HandoffDesk:
         now = self.clock()
         handoff.move("accepted", key=f"claim:{agent_id}:{handoff.version}", by=agent_id, at=now)
         handoff.agent_id, handoff.agent_name, handoff.claimed_at = agent_id, agent_name, now
-        self._save(handoff)  # Conflict when another claim won the race
+        try:
+            self._save(handoff)
+        except Conflict:  # another claim won the race: name the winner
+            latest = self._get(handoff_id)
+            if latest.state == "accepted" and latest.agent_id == agent_id:
+                return latest
+            who = f" by {latest.agent_id}" if latest.agent_id else ""
+            raise Conflict(f"hand-off {handoff_id} is already {latest.state}{who}") from None
         self._publish(
             HandoffAcceptedEvent(
                 event_id=stable_id("accepted", handoff_id, agent_id),

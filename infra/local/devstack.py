@@ -303,8 +303,9 @@ def fetch_json(url: str, headers: dict[str, str] | None = None) -> dict[str, obj
 def _print_banner(stack: DevStack) -> None:
     print("\nParley is running locally.\n")
     print(f"  Chat (WhatsApp simulator):  {stack.simulator_url}/")
+    print(f"  Agent console:              {stack.service_url('escalation')}/console")
     for service in stack.ports.services:
-        print(f"  {service:<27} {stack.service_url(service)}/health")
+        print(f"  {service:<27} {stack.service_url(service)}/health/details")
     print(f"  AWS emulator (moto):        {stack.endpoint}")
     print(f"  Redis:                      redis://127.0.0.1:{stack.ports.redis}/0")
     print(f"  Logs:                       {stack.run_dir / 'logs'}/<part>.log")

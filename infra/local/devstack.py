@@ -91,6 +91,7 @@ class DevStack:
             TWILIO_WEBHOOK_URL=f"{self.service_url('ingestion')}/webhooks/twilio",
             APPLICATION_STATUS_URL=f"{self.simulator_url}/_business/applications",
             CONTEXT_API_URL=self.service_url("context"),
+            MEDIA_ALLOW_HTTP_HOSTS=json.dumps([f"127.0.0.1:{self.ports.simulator}"]),
             CONSOLE_URL=self.service_url("escalation"),
             PARLEY_STAGE=self.stage,
         )

@@ -46,7 +46,8 @@ def provisioned(moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) ->
     assert result.returncode == 0, result.stderr
     assert "AWS::SQS::Queue: 13 - 13 created" in result.stdout
     assert "AWS::CloudWatch::Alarm: 27 - 27 skipped" in result.stdout
-    assert "AWS::SES::EmailIdentity: 1 - 1 created" in result.stdout
+    # SES identities are per account, not per prefix: an earlier run may have verified it.
+    assert "AWS::SES::EmailIdentity: 1 - 1 " in result.stdout
     assert (
         "skip Cache (AWS::ElastiCache::ServerlessCache): the local runtime uses redis-server"
         in (result.stderr)

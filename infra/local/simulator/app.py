@@ -9,7 +9,7 @@ from pathlib import Path
 from flask import Flask, Response, jsonify
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from . import business_api, control, crm, customer, graph, twilio_api
+from . import business_api, control, crm, customer, graph, media_api, twilio_api
 from .config import SimConfig
 from .statuses import Scheduler, StatusEngine
 from .store import State
@@ -34,6 +34,7 @@ def create_app(config: SimConfig | None = None) -> Flask:
     app.register_blueprint(customer.bp)
     app.register_blueprint(control.bp)
     twilio_api.register(app)
+    media_api.register(app)  # after twilio_api: Twilio media reuses its credentials
     app.register_blueprint(business_api.bp)
     crm.register(app)
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .config import SimConfig
 from .statuses import StatusEngine
 from .store import ChatEntry, Media, State, new_wamid
+from .transcode import OGG_OPUS, TranscodeError, needs_transcoding, ogg_filename, to_ogg_opus
 from .webhooks import deliver, message_payload, now_ts
 
 Json = dict[str, Any]
@@ -144,7 +145,13 @@ def customer_media() -> tuple[Response, int]:
     if not data:
         return jsonify(error="the file is empty"), 400
     mime = (request.form.get("type") or upload.mimetype or "application/octet-stream").strip()
-    media = _state().add_media(data, mime, upload.filename, "customer")
+    filename = upload.filename
+    if needs_transcoding(mime):  # the page's WebM recording -> OGG/Opus, as WhatsApp delivers
+        try:
+            data, mime, filename = to_ogg_opus(data), OGG_OPUS, ogg_filename(filename)
+        except TranscodeError as exc:
+            return jsonify(error=f"the voice note could not be converted to OGG/Opus: {exc}"), 400
+    media = _state().add_media(data, mime, filename, "customer")
     return jsonify(media_json(media)), 200
 
 

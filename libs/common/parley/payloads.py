@@ -137,6 +137,9 @@ class MediaProcessed(Payload):
     mime_type: str | None = None
     size_bytes: int | None = None
     analysis: MediaAnalysis | None = None
+    # The customer was already told the media could not be used (and what to do): the message
+    # needs no answer from the bot.
+    customer_told: bool = False
 
 
 class ContextMessage(Payload):

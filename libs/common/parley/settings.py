@@ -163,9 +163,13 @@ class MediaSettings(ServiceSettings):
     service_name: str = "media"
     media_queue: str
     media_bucket: str
+    outbound_queue: str  # honest answers about media that cannot be used
     whatsapp_secret_id: str
+    twilio_secret_id: str | None = None  # only when a number uses Twilio
     whatsapp_graph_url: str = "https://graph.facebook.com"
     whatsapp_api_version: str = "v21.0"
+    media_kms_key_id: str | None = None  # default: the bucket's own (the stack key)
+    business_numbers: dict[str, BusinessNumber] = Field(default_factory=dict)  # EUM ids
 
 
 class EscalationSettings(ServiceSettings):

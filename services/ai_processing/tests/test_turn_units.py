@@ -202,3 +202,19 @@ def test_the_cache_is_skipped_when_redis_is_down() -> None:
     cache = ResponseCache(redis_client("redis://127.0.0.1:9/0"), ttl_seconds=60)
     cache.put("k", CachedAnswer(text="a"))
     assert cache.get("k") is None and cache.errors == 2
+
+
+def test_the_question_in_a_voice_note_or_image_is_searched_without_its_media_tag() -> None:
+    from chalicelib.turns.handler import _texts
+    from parley.payloads import ContextMessage
+
+    at = datetime.now(UTC)
+    messages = [
+        ContextMessage(message_id="v", role="customer", kind="audio", at=at,
+                       media_note="[audio] where is the fall application deadline"),
+        ContextMessage(message_id="i", role="customer", kind="image", at=at,
+                       media_note="[image] Which scholarships can I apply for?"),
+    ]  # fmt: skip
+    assert _texts(messages) == (
+        "where is the fall application deadline\nWhich scholarships can I apply for?"
+    )

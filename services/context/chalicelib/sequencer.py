@@ -259,6 +259,8 @@ def on_media_processed(seq: Sequencer, session: Session, event: Any, now: dateti
     if p.analysis is not None and p.analysis.language and not session.language:
         session.language = p.analysis.language
     session.pending_media.pop(p.message_id, None)
+    if p.customer_told:  # the media service already answered it honestly
+        session.unanswered = [m for m in session.unanswered if m != p.message_id]
     return True
 
 

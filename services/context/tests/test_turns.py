@@ -236,3 +236,15 @@ def test_an_agent_message_shows_its_delivery_status_and_a_failed_send_stays_fail
     ctx.apply(status(c, "agent-msg-9", "delivered", at(6)))  # a late receipt changes nothing
     sent = next(m for m in ctx.history(c) if m.message_id == "agent-msg-9")
     assert (sent.role, sent.delivery_status) == ("agent", "failed")
+
+
+def test_media_the_customer_was_already_told_about_needs_no_bot_answer(ctx: Driver) -> None:
+    c = new_conversation()
+    ctx.apply(received(c, "bad", at(0), None, kind="image"))
+    told = media_processed(c, "bad", at(1), "rejected")
+    told["payload"]["customer_told"] = True
+    ctx.apply(told)
+    assert ctx.turns(c, wait=0.3) == []  # the media service answered honestly
+    ctx.apply(received(c, "m1", at(2), "ok, te lo escribo: ¿cuándo es la fecha límite?"))
+    [question] = ctx.one_turn(c)["payload"]["messages"]
+    assert question["message_id"] == "m1"

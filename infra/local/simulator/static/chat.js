@@ -201,31 +201,46 @@
     $("list-sheet").classList.remove("hidden");
   }
 
-  async function toggleRecording() {
+  function setRecording(on) {
     const mic = $("mic");
+    mic.classList.toggle("recording", on);
+    mic.setAttribute("aria-pressed", on ? "true" : "false");
+    const label = on ? "Stop recording and send the voice note" : "Record a voice note";
+    mic.setAttribute("aria-label", label);
+    mic.title = label;
+  }
+
+  async function toggleRecording() {
     if (state.recorder) { state.recorder.stop(); return; }
     if (!navigator.mediaDevices || !window.MediaRecorder) {
       showNotice("Recording is not available here; attach an audio file as a voice note instead.");
       return;
     }
     try {
-      const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
-      const ogg = "audio/ogg;codecs=opus";
-      const recorder = MediaRecorder.isTypeSupported(ogg)
-        ? new MediaRecorder(stream, { mimeType: ogg }) : new MediaRecorder(stream);
+      // A voice note, not a call: no echo cancellation, noise suppression or gain control, which
+      // smear the speech the media service transcribes.
+      const stream = await navigator.mediaDevices.getUserMedia({
+        audio: { echoCancellation: false, noiseSuppression: false, autoGainControl: false },
+      });
+      // WhatsApp delivers voice notes as OGG/Opus. Chromium records only WebM/Opus: the
+      // simulator converts such an upload to OGG/Opus (ffmpeg) before the message is sent.
+      const wanted = ["audio/ogg;codecs=opus", "audio/webm;codecs=opus"]
+        .find((t) => MediaRecorder.isTypeSupported(t));
+      const recorder = wanted
+        ? new MediaRecorder(stream, { mimeType: wanted }) : new MediaRecorder(stream);
       const chunks = [];
       recorder.ondataavailable = (e) => chunks.push(e.data);
       recorder.onstop = () => {
         stream.getTracks().forEach((t) => t.stop());
         state.recorder = null;
-        mic.classList.remove("recording");
+        setRecording(false);
         const type = (recorder.mimeType || "audio/ogg").split(";")[0];
         const ext = type.includes("webm") ? "webm" : "ogg";
         sendFile(new File(chunks, "voice." + ext, { type }), "audio", true);
       };
       recorder.start();
       state.recorder = recorder;
-      mic.classList.add("recording");
+      setRecording(true);
     } catch (err) {
       showNotice("Microphone not available: " + err);
     }

@@ -1,29 +1,15 @@
-"""What extraction produces and chunking consumes: a document as titled, sectioned blocks."""
+"""What extraction produces and chunking consumes: a document as titled, sectioned blocks.
+
+`Block`, `ExtractedDocument` and `HeadingPath` live in the shared `parley.extraction`; `Chunk` is
+the knowledge base's own."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from parley.extraction.documents import Block, ExtractedDocument, HeadingPath
 
-@dataclass(frozen=True)
-class Block:
-    """A paragraph (or table row group) under its heading path."""
-
-    headings: tuple[str, ...]
-    text: str
-
-
-@dataclass
-class ExtractedDocument:
-    title: str = ""
-    blocks: list[Block] = field(default_factory=list)
-
-    def add(self, headings: tuple[str, ...], text: str) -> None:
-        """Add a block; lines are kept (tables, lists), runs of spaces collapsed, blanks dropped."""
-        lines = (" ".join(line.split()) for line in text.splitlines())
-        cleaned = "\n".join(line for line in lines if line)
-        if cleaned:
-            self.blocks.append(Block(headings, cleaned))
+__all__ = ["Block", "Chunk", "ExtractedDocument", "HeadingPath"]
 
 
 @dataclass(frozen=True)
@@ -35,21 +21,3 @@ class Chunk:
     section: str
     text: str
     ordinal: int
-
-
-class HeadingPath:
-    """The current heading path while reading a document: a level-n heading replaces levels >= n."""
-
-    def __init__(self) -> None:
-        self._levels: list[tuple[int, str]] = []
-
-    def enter(self, level: int, heading: str) -> None:
-        heading = " ".join(heading.split())
-        if not heading:
-            return
-        self._levels = [(lv, h) for lv, h in self._levels if lv < level]
-        self._levels.append((level, heading))
-
-    @property
-    def path(self) -> tuple[str, ...]:
-        return tuple(h for _, h in self._levels)

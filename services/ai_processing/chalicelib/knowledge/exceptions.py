@@ -1,21 +1,15 @@
-"""Errors of the knowledge-base manager, in the `parley.errors` tree."""
+"""Errors of the knowledge-base manager, in the `parley.errors` tree.
+
+`DocumentRejected` (a document cannot be indexed as stored: it is recorded in the index manifest's
+`errors` with the reason and retried only when the document changes) comes from the shared
+`parley.extraction`."""
 
 from __future__ import annotations
 
-from parley.errors import Conflict, InvalidInput
+from parley.errors import Conflict
+from parley.extraction.exceptions import DocumentRejected, UnsupportedDocument
 
-
-class DocumentRejected(InvalidInput):
-    """A document cannot be indexed as stored (unsupported type, broken file, too large, empty).
-
-    Permanent: it is recorded in the index manifest's `errors` with this reason and retried only
-    when the document changes."""
-
-    code = "document_rejected"
-
-
-class UnsupportedDocument(DocumentRejected):
-    code = "unsupported_document"
+__all__ = ["DocumentRejected", "IndexConflict", "UnsupportedDocument"]
 
 
 class IndexConflict(Conflict):

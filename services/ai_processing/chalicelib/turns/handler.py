@@ -7,6 +7,7 @@ handoff to a person.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -49,8 +50,15 @@ class TurnDeps:
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
+# Context tags what media said with its kind ("[audio] where is ..."): the question is what
+# follows the tag (a tag in the search words finds nothing in the knowledge base).
+_MEDIA_TAG = re.compile(r"^\[(?:image|audio|video|document|sticker|voice)\]\s*")
+
+
 def _texts(messages: list[ContextMessage]) -> str:
-    parts = [m.text or m.media_note or "" for m in messages if m.role == "customer"]
+    parts = [
+        m.text or _MEDIA_TAG.sub("", m.media_note or "") for m in messages if m.role == "customer"
+    ]
     return "\n".join(p for p in parts if p).strip()
 
 

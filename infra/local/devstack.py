@@ -227,7 +227,8 @@ class DevStack:
                 stderr=subprocess.STDOUT,
             )
 
-    def _client(self, service: str) -> Any:
+    def client(self, service: str) -> Any:
+        """A boto3 client of this stack's AWS emulator."""
         import boto3
 
         return boto3.client(
@@ -241,14 +242,14 @@ class DevStack:
     def _point_crm_webhook_at_simulator(self) -> None:
         """The development CRM secret names the simulator on its `make run` port; a stack on other
         ports (tests, benchmarks) gets its own simulator's receiver."""
-        sm, name = self._client("secretsmanager"), f"parley/{self.stage}/crm"
+        sm, name = self.client("secretsmanager"), f"parley/{self.stage}/crm"
         value = json.loads(sm.get_secret_value(SecretId=name)["SecretString"])
         if value.get("provider") == "webhook":
             value["webhook_url"] = f"{self.simulator_url}/_crm/cases"
             sm.put_secret_value(SecretId=name, SecretString=json.dumps(value))
 
     def _load_demo_knowledge_base(self) -> None:
-        s3 = self._client("s3")
+        s3 = self.client("s3")
         bucket = f"parley-{self.stage}-knowledge-base"
         for document in sorted(DEMO_KB.glob("*.md")):
             s3.upload_file(

@@ -11,6 +11,7 @@ import urllib.request
 from typing import Any
 
 import pytest
+from e2e_support import wait_for_index
 
 from infra.local.devstack import DevStack
 from infra.local.probes import subscribe_probe_queue
@@ -20,34 +21,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def indexed_stack(stack: DevStack) -> DevStack:
-    _wait_for_index(stack)
+    wait_for_index(stack)
     return stack
-
-
-def _aws(stack: DevStack, service: str) -> Any:
-    import boto3
-
-    return boto3.client(
-        service,
-        endpoint_url=stack.endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
-
-
-def _wait_for_index(stack: DevStack, timeout: float = 60.0) -> None:
-    s3 = _aws(stack, "s3")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            body = s3.get_object(Bucket="parley-local-knowledge-base", Key="index/current.json")
-            if len(json.loads(body["Body"].read()).get("documents", {})) >= 8:
-                return
-        except s3.exceptions.NoSuchKey:
-            pass
-        time.sleep(0.5)
-    raise AssertionError("the demo knowledge base was not indexed")
 
 
 def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -109,7 +84,7 @@ def _observe_handoffs(stack: DevStack) -> str:
     """A queue of our own subscribed to the topic for handoff.requested: the escalation service
     consumes escalation.fifo itself, so the test watches the same events on a second queue."""
     return subscribe_probe_queue(
-        _aws(stack, "sqs"), _aws(stack, "sns"), "e2e-handoffs.fifo", ["handoff.requested"]
+        stack.client("sqs"), stack.client("sns"), "e2e-handoffs.fifo", ["handoff.requested"]
     )
 
 
@@ -118,7 +93,7 @@ def test_asking_for_a_person_publishes_handoff_requested(indexed_stack: DevStack
     url = _observe_handoffs(indexed_stack)
     reply = _message_text(_reply_to(indexed_stack, wa_id, "I want to talk to a person"))
     assert "person" in reply.lower()
-    sqs = _aws(indexed_stack, "sqs")
+    sqs = indexed_stack.client("sqs")
     deadline = time.monotonic() + 30
     seen: list[dict[str, Any]] = []
     while time.monotonic() < deadline and not seen:

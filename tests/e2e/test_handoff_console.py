@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import json
 import re
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from functools import partial
 from typing import Any
 
 import pytest
+from e2e_support import eventually, wait_for_index
 
 from infra.local.devstack import DevStack
 
@@ -39,18 +39,6 @@ DELIVERED = re.compile(r"^(sent|delivered|read)$")
 # ---------------------------------------------------------------------------------- helpers
 
 
-def _aws(stack: DevStack, service: str) -> Any:
-    import boto3
-
-    return boto3.client(
-        service,
-        endpoint_url=stack.endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
-
-
 def _http(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
@@ -65,38 +53,10 @@ def _agent_api(stack: DevStack, path: str) -> Any:
     return _http("GET", f"{stack.service_url('escalation')}{path}", headers=headers)
 
 
-def _eventually(check: Callable[[], Any], what: str, timeout: float = STEP / 1000) -> Any:
-    """`check()`'s first truthy answer, polled until `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    last_error: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            found = check()
-        except (OSError, urllib.error.HTTPError, KeyError, ValueError) as error:
-            last_error, found = error, None
-        if found:
-            return found
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} ({last_error})")
-
-
-def _wait_for_index(stack: DevStack, timeout: float = 60.0) -> None:
-    s3 = _aws(stack, "s3")
-
-    def indexed() -> bool:
-        try:
-            body = s3.get_object(Bucket="parley-local-knowledge-base", Key="index/current.json")
-        except s3.exceptions.NoSuchKey:
-            return False
-        return len(json.loads(body["Body"].read()).get("documents", {})) >= 8
-
-    _eventually(indexed, "the demo knowledge base to be indexed", timeout)
-
-
 def _subscribe_to_human_agents(stack: DevStack, name: str) -> str:
     """An SQS queue of our own on the `human-agents` topic (the SNS envelope keeps the message
     attributes a team's subscription filters on)."""
-    sqs, sns = _aws(stack, "sqs"), _aws(stack, "sns")
+    sqs, sns = stack.client("sqs"), stack.client("sns")
     url = str(sqs.create_queue(QueueName=name)["QueueUrl"])
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
@@ -112,7 +72,7 @@ def _subscribe_to_human_agents(stack: DevStack, name: str) -> str:
 
 def _notification_for(stack: DevStack, queue_url: str, wa_id: str) -> dict[str, Any]:
     """The first human-agents notification about customer `wa_id` (by its last four digits)."""
-    sqs = _aws(stack, "sqs")
+    sqs = stack.client("sqs")
 
     def receive() -> dict[str, Any] | None:
         got = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
@@ -123,7 +83,7 @@ def _notification_for(stack: DevStack, queue_url: str, wa_id: str) -> dict[str, 
                 return {"body": body, "attributes": envelope.get("MessageAttributes", {})}
         return None
 
-    found: dict[str, Any] = _eventually(receive, "the human-agents SNS notification", 30)
+    found: dict[str, Any] = eventually(receive, "the human-agents SNS notification", 30)
     return found
 
 
@@ -135,9 +95,9 @@ def _crm_case(stack: DevStack, handoff_id: str) -> dict[str, Any]:
         return next((c for c in cases if c.get("handoff_id") == handoff_id), None)
 
     try:
-        found: dict[str, Any] = _eventually(case, "the CRM case", 30)
+        found: dict[str, Any] = eventually(case, "the CRM case", 30)
     except AssertionError as error:
-        secret = _aws(stack, "secretsmanager").get_secret_value(SecretId="parley/local/crm")
+        secret = stack.client("secretsmanager").get_secret_value(SecretId="parley/local/crm")
         url = json.loads(secret["SecretString"]).get("webhook_url")
         logs = stack.run_dir / "logs" / "escalation.log"
         raise AssertionError(
@@ -152,7 +112,7 @@ def _queued_handoff(stack: DevStack, wa_id: str) -> dict[str, Any]:
         listed = _agent_api(stack, "/agent/queue?view=waiting")["handoffs"]
         return next((h for h in listed if h["customer"] == wa_id), None)
 
-    found: dict[str, Any] = _eventually(find, f"a waiting hand-off of {wa_id}", 45)
+    found: dict[str, Any] = eventually(find, f"a waiting hand-off of {wa_id}", 45)
     return found
 
 
@@ -176,7 +136,7 @@ def _sign_in(page: Any, stack: DevStack, agent_id: str, name: str, handoff_id: s
 
 @pytest.fixture(scope="module")
 def indexed_stack(stack: DevStack) -> DevStack:
-    _wait_for_index(stack)
+    wait_for_index(stack)
     return stack
 
 
@@ -233,13 +193,14 @@ def test_customer_to_agent_and_back_to_the_bot(
     assert notification["body"]["console"].endswith(f"/console#{handoff_id}")
 
     # AND by e-mail (the emulator's SES), with a link to the console
-    emails = _eventually(
+    emails = eventually(
         lambda: [
             m
             for m in _agent_api(stack, "/agent/emails")["emails"]
             if handoff_id in (m.get("body") or "")
         ],
         "the hand-off e-mail",
+        STEP / 1000,
     )
     assert "Customer needs a person" in emails[0]["subject"]
     assert emails[0]["to"], "the e-mail has no recipient"
@@ -360,7 +321,7 @@ def test_two_agents_claim_the_same_handoff_and_exactly_one_wins(
             return "won" if claimed else None
 
         results = {
-            agent: _eventually(partial(outcome, page), f"{agent}'s claim to answer")
+            agent: eventually(partial(outcome, page), f"{agent}'s claim to answer", STEP / 1000)
             for agent, page in pages.items()
         }
         assert sorted(results.values()) == ["refused", "won"], results

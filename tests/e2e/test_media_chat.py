@@ -20,15 +20,15 @@ import io
 import json
 import shutil
 import subprocess
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from e2e_support import eventually, wait_for_index
 
 from infra.local.devstack import DevStack
 from infra.local.pytest_fixtures import CHROMIUM, CHROMIUM_ARGS
@@ -153,49 +153,10 @@ def xlsx_bytes(rows: list[list[str]]) -> bytes:
 # ---------------------------------------------------------------------------------- helpers
 
 
-def _aws(stack: DevStack, service: str) -> Any:
-    import boto3
-
-    return boto3.client(
-        service,
-        endpoint_url=stack.endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
-
-
 def _get(url: str, headers: dict[str, str] | None = None) -> Any:
     request = urllib.request.Request(url, headers=headers or {})
     with urllib.request.urlopen(request, timeout=15) as response:
         return json.loads(response.read() or b"null")
-
-
-def _eventually(check: Callable[[], Any], what: str, timeout: float = STEP) -> Any:
-    deadline = time.monotonic() + timeout
-    last_error: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            found = check()
-        except (OSError, urllib.error.HTTPError, KeyError, ValueError) as error:
-            last_error, found = error, None
-        if found:
-            return found
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} ({last_error})")
-
-
-def _wait_for_index(stack: DevStack, timeout: float = 60.0) -> None:
-    s3 = _aws(stack, "s3")
-
-    def indexed() -> bool:
-        try:
-            body = s3.get_object(Bucket="parley-local-knowledge-base", Key="index/current.json")
-        except s3.exceptions.NoSuchKey:
-            return False
-        return len(json.loads(body["Body"].read()).get("documents", {})) >= 8
-
-    _eventually(indexed, "the demo knowledge base to be indexed", timeout)
 
 
 def _logs(stack: DevStack, *services: str, lines: int = 25) -> str:
@@ -240,9 +201,10 @@ class Chat:
     def next_reply(self, before: int, what: str, services: tuple[str, ...]) -> str:
         """The first business text bubble after the `before` ones, within STEP seconds."""
         try:
-            replies = _eventually(
+            replies = eventually(
                 lambda: (found := self.replies()) and len(found) > before and found,
                 f"the bot's answer to {what}",
+                STEP,
             )
         except AssertionError as error:
             raise AssertionError(f"{error}\n{_logs(self.stack, *services)}") from None
@@ -270,7 +232,7 @@ def question_wav(media_dir: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def indexed_stack(stack: DevStack) -> DevStack:
-    _wait_for_index(stack)
+    wait_for_index(stack)
     return stack
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from chalicelib.models import StoredMessage
 from parley import aws
+from parley.dynamo import query_all
 from parley.errors import InvalidInput, StorageError
 
 MESSAGE_PREFIX = "m#"
@@ -265,16 +266,7 @@ class DynamoHistoryStore:
             "KeyConditionExpression": "gsi1pk = :g",
             "ExpressionAttributeValues": {":g": {"S": f"wa#{wa_id}"}},
         }
-        items: list[dict[str, Any]] = []
-        try:
-            while True:
-                got = self._ddb.query(**params)
-                items.extend(got.get("Items", []))
-                if "LastEvaluatedKey" not in got:
-                    return items
-                params["ExclusiveStartKey"] = got["LastEvaluatedKey"]
-        except Exception as error:
-            raise StorageError(f"history query by customer failed: {error}") from error
+        return query_all(self._ddb, params, "history by customer")
 
     def for_customer(self, wa_id: str) -> list[StoredMessage]:
         """Every stored message of the customer, by conversation then time."""

@@ -14,6 +14,7 @@ from typing import Any
 
 from chalicelib.models import Session
 from parley import aws
+from parley.dynamo import query_all
 from parley.errors import Conflict, StorageError
 
 SESSION_SK = "session"
@@ -146,16 +147,7 @@ class DynamoSessionStore:
             raise StorageError(f"session delete failed: {error}") from error
 
     def _query_all(self, params: dict[str, Any], what: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        try:
-            while True:
-                got = self._ddb.query(**params)
-                items.extend(got.get("Items", []))
-                if "LastEvaluatedKey" not in got:
-                    return items
-                params["ExclusiveStartKey"] = got["LastEvaluatedKey"]
-        except Exception as error:
-            raise StorageError(f"{what} query failed: {error}") from error
+        return query_all(self._ddb, params, what)
 
 
 def now_utc() -> datetime:

@@ -360,26 +360,3 @@ def test_network_failure_is_retryable() -> None:
         eum.EumWhatsAppChannel("v21.0", Unreachable()).send(META_PHONE_ID, NUMBER, text_body())
 
     assert raised.value.retryable is True
-
-
-def test_media_request_matches_the_service_model(social: Any) -> None:
-    request = eum.eum_media_request(
-        "1198143731468215", AWS_PHONE_ID, "parley-prod-media", "in/abc/1198143731468215"
-    )
-
-    with Stubber(social) as stub:
-        stub.add_response(
-            "get_whatsapp_message_media",
-            {"mimeType": "image/jpeg", "fileSize": 53210},
-            expected_params={
-                "mediaId": "1198143731468215",
-                "originationPhoneNumberId": AWS_PHONE_ID,
-                "destinationS3File": {
-                    "bucketName": "parley-prod-media",
-                    "key": "in/abc/1198143731468215",
-                },
-            },
-        )
-        answer = social.get_whatsapp_message_media(**request)
-
-    assert answer == {"mimeType": "image/jpeg", "fileSize": 53210}

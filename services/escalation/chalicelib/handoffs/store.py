@@ -17,6 +17,7 @@ from typing import Any
 
 from chalicelib.handoffs.models import Handoff
 from parley import aws
+from parley.dynamo import query_all
 from parley.errors import Conflict, StorageError
 
 HANDOFF_SK = "handoff"
@@ -217,13 +218,4 @@ class DynamoHandoffStore:
             raise StorageError(f"hand-off delete failed: {error}") from error
 
     def _query_all(self, params: dict[str, Any], what: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        try:
-            while True:
-                got = self._ddb.query(**params)
-                items.extend(got.get("Items", []))
-                if "LastEvaluatedKey" not in got:
-                    return items
-                params["ExclusiveStartKey"] = got["LastEvaluatedKey"]
-        except Exception as error:
-            raise StorageError(f"{what} query failed: {error}") from error
+        return query_all(self._ddb, params, what)

@@ -147,17 +147,6 @@ def sns_messages(lambda_event: Mapping[str, Any]) -> list[str]:
     return [str(r["Sns"]["Message"]) for r in records if isinstance(r, dict) and "Sns" in r]
 
 
-def eum_media_request(
-    media_id: str, origination_phone_number_id: str, bucket: str, key: str
-) -> dict[str, Any]:
-    """Arguments of `get_whatsapp_message_media` that store an inbound media file in S3."""
-    return {
-        "mediaId": media_id,
-        "originationPhoneNumberId": aws_phone_number_id(origination_phone_number_id),
-        "destinationS3File": {"bucketName": bucket, "key": key},
-    }
-
-
 # --- outbound ----------------------------------------------------------------------------------
 
 

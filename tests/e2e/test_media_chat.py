@@ -32,6 +32,7 @@ from e2e_support import eventually, wait_for_index
 
 from infra.local.devstack import DevStack
 from infra.local.pytest_fixtures import CHROMIUM, CHROMIUM_ARGS
+from infra.local.sample_files import pdf_bytes
 
 pytestmark = [
     pytest.mark.browser,
@@ -91,37 +92,6 @@ def text_image(lines: list[str]) -> bytes:
         draw.text((60, 60 + 80 * number), line, fill="black", font=font)
     out = io.BytesIO()
     image.save(out, format="PNG")
-    return out.getvalue()
-
-
-def pdf_bytes(lines: list[str]) -> bytes:
-    """A minimal valid one-page PDF, each line shown in Helvetica."""
-
-    def escape(text: str) -> str:
-        return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-
-    shown = " ".join(f"({escape(line)}) Tj T*" for line in lines)
-    content = f"BT /F1 12 Tf 14 TL 72 720 Td {shown} ET"
-    objects = [
-        "<< /Type /Catalog /Pages 2 0 R >>",
-        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
-        " /Resources << /Font << /F1 5 0 R >> >> >>",
-        f"<< /Length {len(content)} >>\nstream\n{content}\nendstream",
-        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(out.tell())
-        out.write(f"{number} 0 obj\n{body}\nendobj\n".encode("latin-1"))
-    xref = out.tell()
-    out.write(f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode())
-    for offset in offsets:
-        out.write(f"{offset:010d} 00000 n \n".encode())
-    out.write(f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\n".encode())
-    out.write(f"startxref\n{xref}\n%%EOF\n".encode())
     return out.getvalue()
 
 
@@ -332,7 +302,7 @@ DOCUMENTS = [
     (
         "questions.pdf",
         "application/pdf",
-        lambda: pdf_bytes([VOICE_QUESTION]),
+        lambda: pdf_bytes([[VOICE_QUESTION]]),
         "fall application deadline",
         None,  # read and given to the AI; the offline engine's answer to it is issue 12's
     ),

@@ -12,6 +12,8 @@ from typing import Any
 
 import boto3
 
+from infra.local.sample_files import pdf_bytes as sample_pdf
+
 KB_BUCKET = "parley-local-knowledge-base"
 KB_QUEUE = "parley-local-kb-events"
 KB_DLQ = "parley-local-kb-events-dlq"
@@ -19,35 +21,7 @@ KB_DLQ = "parley-local-kb-events-dlq"
 
 def pdf_bytes(lines: list[str], title: str | None = None) -> bytes:
     """A minimal valid one-page PDF whose text stream shows `lines` (Helvetica, one per line)."""
-
-    def escape(text: str) -> str:
-        return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-
-    shown = " ".join(f"({escape(line)}) Tj T*" for line in lines)
-    content = f"BT /F1 12 Tf 14 TL 72 720 Td {shown} ET"
-    info = f"<< /Title ({escape(title)}) >>" if title else "<< >>"
-    objects = [
-        "<< /Type /Catalog /Pages 2 0 R >>",
-        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
-        " /Resources << /Font << /F1 5 0 R >> >> >>",
-        f"<< /Length {len(content)} >>\nstream\n{content}\nendstream",
-        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
-        info,
-    ]
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(out.tell())
-        out.write(f"{number} 0 obj\n{body}\nendobj\n".encode("latin-1"))
-    xref = out.tell()
-    out.write(f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode())
-    for offset in offsets:
-        out.write(f"{offset:010d} 00000 n \n".encode())
-    trailer = f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R /Info 6 0 R >>\n"
-    out.write(f"{trailer}startxref\n{xref}\n%%EOF\n".encode())
-    return out.getvalue()
+    return sample_pdf([lines], title)
 
 
 def docx_bytes(title: str, sections: dict[str, list[str]], table: list[list[str]]) -> bytes:

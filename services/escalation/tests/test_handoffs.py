@@ -159,6 +159,33 @@ def test_the_same_request_replayed_five_times_is_one_handoff_one_contact_one_cas
     assert len(desk["crm"].contacts) == 1 and len(desk["crm"].cases) == 1
 
 
+def test_a_request_whose_notification_failed_is_notified_when_retried(
+    client: Client, service: Service, desk: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.notify import AwsAgentNotifier
+    from chalicelib.wiring import runtime
+    from parley.errors import DependencyError
+
+    real = AwsAgentNotifier.notify
+    calls: list[str] = []
+
+    def flaky(self: Any, *args: Any) -> None:
+        calls.append("notify")
+        if len(calls) == 1:
+            raise DependencyError("SNS unavailable")
+        real(self, *args)
+
+    monkeypatch.setattr(AwsAgentNotifier, "notify", flaky)
+    wa_id = new_customer()
+    request = handoff_requested(wa_id)
+    with pytest.raises(BatchIncomplete):
+        deliver(client, service, [json.dumps(request)])
+    drain(service.queue)
+    assert deliver(client, service, [json.dumps(request)]) == OK  # SQS's redelivery
+    assert runtime.store.open_for(f"{PNID}:{wa_id}").state == "notified"
+    assert len(desk["probes"].notifications()) == 1
+
+
 def test_a_second_request_joins_the_open_handoff_and_raises_its_priority(
     client: Client, service: Service, desk: dict[str, Any]
 ) -> None:

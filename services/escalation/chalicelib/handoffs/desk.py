@@ -128,7 +128,9 @@ class HandoffDesk:
             Transition(key=event.event_id, state="requested", at=now, by=event.producer)
         )
         handoff, created = self.store.create(draft)
-        if created:
+        if created or (handoff.handoff_id == draft.handoff_id and handoff.state == "requested"):
+            # New, or a retry of a request whose first attempt failed before people were
+            # notified: finish starting it (the holding message keeps its id, so it goes once).
             self._started(handoff, event.event_id)
         else:
             self._joined(handoff, draft, event.event_id)

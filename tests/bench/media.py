@@ -17,10 +17,8 @@ Measured: from `runtime.consume` being called to the processor's `media.processe
 returning (the processor's publisher is wrapped), p50/p95 per type; the whole consume call is
 shown beside it. Goal: <= 5 s locally (the seed's target: < 30 s).
 
-Voice note -> reply: the media share is measured here; the rest of a turn (context, the AI, the
-sender) is not run by this bench. A whole text turn is measured by `python -m tests.bench.turns`;
-its p50/p95 is added here only when given with --turn-p50/--turn-p95 (ms), and the sum is then an
-estimate (two runs added), not a measurement.
+Voice note -> reply, the whole path (context, the AI, the sender included), is measured over the
+local stack by `python -m tests.bench.turns` (phase 1b, tests/bench/voice_turns.py).
 
 The SQS event is built in memory (moto's SQS slows down as its queues fill). Everything but the
 engines' subprocesses runs in one process, moto included: absolute numbers are a laptop's.
@@ -114,9 +112,17 @@ def job(sim_url: str, data: bytes, mime: str, kind: str, **media: Any) -> dict[s
 
 def samples(tmp: Path) -> dict[str, tuple[bytes, str, str, dict[str, Any]]]:
     """type -> (bytes, mime, kind, extra media fields), made as the media tests make them."""
-    sys.path.insert(0, str(SERVICE_DIR / "tests"))
-    from test_engines import docx_bytes, ogg_opus, pdf_bytes, speak, text_image, xlsx_bytes
+    from infra.local.sample_files import (
+        docx_bytes,
+        ogg_opus,
+        pdf_bytes,
+        speak,
+        text_image,
+        xlsx_bytes,
+    )
 
+    docx = docx_bytes("Financial aid", ["The merit scholarship covers half of tuition."])
+    xlsx = xlsx_bytes("Deadlines", [["Term", "Deadline"], ["Fall", "March 1"]])
     pdf = pdf_bytes([["Fall application deadline: March 1", "Application fee: 50 dollars"]])
     return {
         "voice note": (ogg_opus(speak(tmp, VOICE_QUESTION)), "audio/ogg; codecs=opus", "audio",
@@ -125,8 +131,8 @@ def samples(tmp: Path) -> dict[str, tuple[bytes, str, str, dict[str, Any]]]:
                         "image/png", "image", {}),
         "sticker (WebP)": (text_image(["Scholarships"], fmt="WEBP"), "image/webp", "sticker", {}),
         "PDF": (pdf, "application/pdf", "document", {"filename": "deadlines.pdf"}),
-        "DOCX": (docx_bytes(), DOCX, "document", {"filename": "aid.docx"}),
-        "XLSX": (xlsx_bytes(), XLSX, "document", {"filename": "dates.xlsx"}),
+        "DOCX": (docx, DOCX, "document", {"filename": "aid.docx"}),
+        "XLSX": (xlsx, XLSX, "document", {"filename": "dates.xlsx"}),
     }  # fmt: skip
 
 
@@ -188,8 +194,6 @@ def verdict(p95_ms: float) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench.media")
     parser.add_argument("--samples", type=int, default=10, help="files per type (default 10)")
-    parser.add_argument("--turn-p50", type=float, help="text turn p50 (ms) from tests.bench.turns")
-    parser.add_argument("--turn-p95", type=float, help="text turn p95 (ms) from tests.bench.turns")
     args = parser.parse_args(argv)
     logging.disable(logging.WARNING)
     import os
@@ -239,24 +243,11 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             sim.stop()
     v50, v95 = statistics.median(voice), percentile(voice, 0.95)
-    print(f"voice note ({seconds:.1f} s) -> reply:")
     print(
-        f"    measured, the media share (job -> media.processed): "
-        f"p50 {v50:.1f} ms, p95 {v95:.1f} ms"
+        f"voice note ({seconds:.1f} s), the media share (job -> media.processed): "
+        f"p50 {v50:.1f} ms, p95 {v95:.1f} ms; the whole voice note -> reply is measured by "
+        "`python -m tests.bench.turns` (1b)"
     )
-    if args.turn_p50 is not None and args.turn_p95 is not None:
-        e50, e95 = v50 + args.turn_p50, v95 + args.turn_p95
-        print(
-            f"    + a text turn from tests.bench.turns (given: p50 {args.turn_p50:.0f} ms, "
-            f"p95 {args.turn_p95:.0f} ms) = estimated p50 {e50:.0f} ms, p95 {e95:.0f} ms "
-            f"(a sum of two runs, not one measurement): {verdict(e95)}"
-        )
-    else:
-        print(
-            "    NOT measured here: the rest of the turn (context, ai_processing, sender, the "
-            "simulator's reply); `python -m tests.bench.turns` measures a text turn end to end, "
-            "pass its p50/p95 with --turn-p50/--turn-p95 to add it"
-        )
     return 0
 
 

@@ -13,6 +13,8 @@ front of moto (the children get the proxy as AWS_ENDPOINT_URL).
     records the bot's reply to that customer (its chat entry timestamp). The per-stage breakdown is
     TurnCompleted.latency_ms, read from a probe FIFO queue subscribed to the conversation-events
     topic (filtered on turn.completed; the probe talks to moto directly and is not counted).
+(1b) Voice note -> reply: --voice customers each send a ~10 s spoken question as an OGG/Opus voice
+    note (tests/bench/voice_turns.py); timed from the POST to the first bot message, media included.
 (2) AWS API calls per customer message during (1), by service and operation (DynamoDB by table),
     counted at the proxy; then by the Parley service that made them (each signs with its name).
     The runners' SQS polling (ReceiveMessage, what the Lambda event source mappings do on AWS) is
@@ -51,6 +53,9 @@ from typing import Any
 from infra.local.devstack import DevStack, StackPorts
 from infra.local.probes import subscribe_probe_queue
 from infra.local.pytest_fixtures import free_port
+from tests.bench.voice_turns import GOAL_MS as VOICE_GOAL_MS
+from tests.bench.voice_turns import SEED_TARGET_MS as VOICE_SEED_TARGET_MS
+from tests.bench.voice_turns import voice_phase
 
 SERVICES = ("ingestion", "ai_processing", "context", "media", "escalation")
 REGION = "us-east-1"
@@ -729,6 +734,20 @@ def report_run(
     return lost + len(results.errors)
 
 
+def voice_rows(times: Sequence[float]) -> None:
+    table(
+        "    voice note -> reply at simulator (ms)",
+        ["measure", "n", "p50", "p95", "max", "mean"],
+        [latency_rows("webhook -> first reply", times)],
+    )
+    if times:
+        verdict = "within" if pct(times, 95) <= VOICE_GOAL_MS else "OVER"
+        print(
+            f"  p95 {verdict} the {VOICE_GOAL_MS / 1000:.0f} s local goal"
+            f" (the seed's target: < {VOICE_SEED_TARGET_MS / 1000:.0f} s)"
+        )
+
+
 def load_phase(
     args: argparse.Namespace, stack: CountedStack, watcher: ReplyWatcher, counter: CallCounter
 ) -> bool:
@@ -773,9 +792,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for a reply")
     parser.add_argument("--grace", type=float, default=30.0, help="seconds for late replies")
     parser.add_argument("--idle", type=float, default=5.0, help="seconds of idle-call baseline")
+    parser.add_argument("--voice", type=int, help="voice notes timed one at a time (10; 3)")
     args = parser.parse_args(argv)
-    defaults = (10, 30.0, 10, 30.0) if args.quick else (50, 180.0, 20, 60.0)
-    for name, default in zip(("customers", "seconds", "turns", "probe"), defaults, strict=True):
+    defaults = (10, 30.0, 10, 30.0, 3) if args.quick else (50, 180.0, 20, 60.0, 10)
+    names = ("customers", "seconds", "turns", "probe", "voice")
+    for name, default in zip(names, defaults, strict=True):
         if getattr(args, name) is None:
             setattr(args, name, default)
 
@@ -801,6 +822,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             watcher.start()
             print(f"Ready in {time.monotonic() - began:.1f} s.", flush=True)
             latency_phase(args, stack, watcher, counter)
+            voice_rows(voice_phase(stack.simulator_url, watcher.inbox, args.voice, args.timeout))
+            settle(counter)
             ok = load_phase(args, stack, watcher, counter)
         except (RuntimeError, TimeoutError) as error:
             print(f"\n!! {error}")

@@ -16,7 +16,6 @@ the reply in the chat.
 
 from __future__ import annotations
 
-import io
 import json
 import shutil
 import subprocess
@@ -32,7 +31,7 @@ from e2e_support import eventually, wait_for_index
 
 from infra.local.devstack import DevStack
 from infra.local.pytest_fixtures import CHROMIUM, CHROMIUM_ARGS
-from infra.local.sample_files import pdf_bytes
+from infra.local.sample_files import docx_bytes, pdf_bytes, text_image, xlsx_bytes
 
 pytestmark = [
     pytest.mark.browser,
@@ -72,52 +71,6 @@ def wav_seconds(path: Path) -> float:
 
     with wave.open(str(path)) as wav:
         return wav.getnframes() / wav.getframerate()
-
-
-def text_image(lines: list[str]) -> bytes:
-    """Printed text, large DejaVu Sans (as services/media/tests/test_engines.py)."""
-    from PIL import Image, ImageDraw, ImageFont
-
-    font: Any
-    try:
-        font = ImageFont.truetype("DejaVuSans.ttf", 44)
-    except OSError:
-        found = subprocess.run(
-            ["fc-match", "-f", "%{file}", "DejaVu Sans"], capture_output=True, text=True
-        ).stdout.strip()
-        font = ImageFont.truetype(found, 44) if found else ImageFont.load_default(size=44)
-    image = Image.new("RGB", (1400, 120 + 80 * len(lines)), "white")
-    draw = ImageDraw.Draw(image)
-    for number, line in enumerate(lines):
-        draw.text((60, 60 + 80 * number), line, fill="black", font=font)
-    out = io.BytesIO()
-    image.save(out, format="PNG")
-    return out.getvalue()
-
-
-def docx_bytes(heading: str, paragraph: str) -> bytes:
-    from docx import Document
-
-    document = Document()
-    document.add_heading(heading, 1)
-    document.add_paragraph(paragraph)
-    out = io.BytesIO()
-    document.save(out)
-    return out.getvalue()
-
-
-def xlsx_bytes(rows: list[list[str]]) -> bytes:
-    from openpyxl import Workbook
-
-    workbook = Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    sheet.title = "Questions"
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
 
 
 # ---------------------------------------------------------------------------------- helpers
@@ -309,15 +262,15 @@ DOCUMENTS = [
     (
         "aid.docx",
         DOCX,
-        lambda: docx_bytes("Financial aid", IMAGE_QUESTION),
+        lambda: docx_bytes("Financial aid", [IMAGE_QUESTION]),
         "which scholarships can i apply for",
         lambda reply: "scholarships-and-aid.md" in reply,
     ),
     (
         "costs.xlsx",
         XLSX,
-        lambda: xlsx_bytes([["Question"], ["How much is tuition per year?"]]),  # extracted as
-        # "Questions / Question: How much is tuition per year?" (sheet title, header: cell)
+        # extracted as "Questions / Question: How much is tuition per year?" (sheet, header: cell)
+        lambda: xlsx_bytes("Questions", [["Question"], ["How much is tuition per year?"]]),
         "how much is tuition per year",
         None,  # read and given to the AI; the offline engine's answer to it is issue 12's
     ),

@@ -24,7 +24,15 @@ from chalicelib.engines.rekognition import RekognitionImageReader
 from chalicelib.engines.settings import load_engine_settings
 from chalicelib.engines.textract import TextractDocumentReader
 from chalicelib.engines.transcribe import AmazonTranscriber
-from infra.local.sample_files import pdf_bytes
+from infra.local.sample_files import (
+    docx_bytes,
+    ffmpeg,
+    ogg_opus,
+    pdf_bytes,
+    speak,
+    text_image,
+    xlsx_bytes,
+)
 from parley.errors import InvalidSettings
 from parley.media_types import DOCX, XLSX
 from parley.media_understanding import Audio16k, MediaEngineError, Transcript
@@ -36,22 +44,6 @@ needs_media_tools = pytest.mark.skipif(
 
 
 # ---------------------------------------------------------------- media made in the test
-
-
-def speak(tmp: Path, text: str, voice: str = "en-us") -> Path:
-    wav = tmp / f"{voice}.wav"
-    subprocess.run(["espeak-ng", "-v", voice, "-s", "140", "-w", str(wav), text], check=True)
-    return wav
-
-
-def ffmpeg(source: Path, target: Path, *args: str) -> bytes:
-    command = ["ffmpeg", "-loglevel", "error", "-y", "-i", str(source), *args, str(target)]
-    subprocess.run(command, check=True)
-    return target.read_bytes()
-
-
-def ogg_opus(wav: Path) -> bytes:
-    return ffmpeg(wav, wav.with_suffix(".ogg"), "-c:a", "libopus", "-ar", "48000")
 
 
 def local_engines(**settings: Any) -> Engines:
@@ -191,31 +183,6 @@ def test_a_low_confidence_transcript_is_confirmed_with_the_customer(
 # ---------------------------------------------------------------- images, offline
 
 
-def text_image(lines: list[str], fmt: str = "PNG") -> bytes:
-    from PIL import Image, ImageDraw, ImageFont
-
-    fonts = [Path(p) for p in ("DejaVuSans.ttf", "LiberationSans-Regular.ttf")]
-    found = [f for f in _font_dirs() for name in fonts if (f / name).exists()]
-    size = 44
-    font: Any = (
-        ImageFont.truetype(str(found[0] / "DejaVuSans.ttf"), size)
-        if found and (found[0] / "DejaVuSans.ttf").exists()
-        else ImageFont.load_default(size=size)
-    )
-    image = Image.new("RGB", (1400, 120 + 80 * len(lines)), "white")
-    draw = ImageDraw.Draw(image)
-    for number, line in enumerate(lines):
-        draw.text((60, 60 + 80 * number), line, fill="black", font=font)
-    out = io.BytesIO()
-    image.save(out, format=fmt)
-    return out.getvalue()
-
-
-def _font_dirs() -> list[Path]:
-    output = subprocess.run(["fc-list", ":", "file"], capture_output=True, text=True, check=False)
-    return sorted({Path(line.split(":")[0]).parent for line in output.stdout.splitlines()})
-
-
 @pytest.mark.skipif(not shutil.which("tesseract"), reason="tesseract missing")
 def test_printed_text_in_an_image_is_read_by_tesseract() -> None:
     image = text_image(["Which scholarships can I apply for?", "Deadline: March 1"])
@@ -246,28 +213,12 @@ def test_a_broken_image_is_answered_honestly() -> None:
 # ---------------------------------------------------------------- documents, offline
 
 
-def docx_bytes() -> bytes:
-    from docx import Document
-
-    document = Document()
-    document.add_heading("Financial aid", 1)
-    document.add_paragraph("The merit scholarship covers half of tuition.")
-    out = io.BytesIO()
-    document.save(out)
-    return out.getvalue()
+def aid_docx() -> bytes:
+    return docx_bytes("Financial aid", ["The merit scholarship covers half of tuition."])
 
 
-def xlsx_bytes() -> bytes:
-    from openpyxl import Workbook
-
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "Deadlines"
-    sheet.append(["Term", "Deadline"])
-    sheet.append(["Fall", "March 1"])
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
+def dates_xlsx() -> bytes:
+    return xlsx_bytes("Deadlines", [["Term", "Deadline"], ["Fall", "March 1"]])
 
 
 @pytest.mark.parametrize(
@@ -275,8 +226,8 @@ def xlsx_bytes() -> bytes:
     [
         (pdf_bytes([["Fall application deadline: March 1"]]), "application/pdf", "a.pdf",
          ["Fall application deadline: March 1"]),
-        (docx_bytes(), DOCX, "aid.docx", ["Financial aid", "merit scholarship covers half"]),
-        (xlsx_bytes(), XLSX, "dates.xlsx", ["Deadlines", "Term: Fall; Deadline: March 1"]),
+        (aid_docx(), DOCX, "aid.docx", ["Financial aid", "merit scholarship covers half"]),
+        (dates_xlsx(), XLSX, "dates.xlsx", ["Deadlines", "Term: Fall; Deadline: March 1"]),
         (b"Term,Deadline\nFall,March 1\n", "text/csv", "dates.csv", ["Term: Fall"]),
         (b"Where is the library?", "text/plain", "", ["Where is the library?"]),
     ],
@@ -542,7 +493,7 @@ def test_textract_leaves_office_documents_to_the_extractors() -> None:
     reader = TextractDocumentReader(bucket="b-media", textract_client=client)
 
     with stub:
-        document = reader.read(docx_bytes(), DOCX, "aid.docx")
+        document = reader.read(aid_docx(), DOCX, "aid.docx")
 
     assert "merit scholarship" in document.text
 

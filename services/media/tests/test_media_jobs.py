@@ -16,9 +16,10 @@ import boto3
 import pytest
 import requests
 from chalice.test import Client
-from test_engines import docx_bytes, ogg_opus, speak, text_image
+from test_engines import aid_docx
 
 from infra.local.probes import subscribe_probe_queue
+from infra.local.sample_files import ogg_opus, speak, text_image
 from infra.local.service_contract import Service, deliver, drain
 from infra.local.simulator import RunningSimulator, SimConfig, start_in_thread
 
@@ -136,7 +137,7 @@ def test_a_document_reaches_the_ai_as_text(
     client: Client, service: Service, sim: RunningSimulator, media: dict[str, Any]
 ) -> None:
     mime = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-    event = job(sim, docx_bytes(), mime, "document", filename="grades.docx")
+    event = job(sim, aid_docx(), mime, "document", filename="grades.docx")
     assert deliver(client, service, [json.dumps(event)]) == OK
     [done] = processed(media)
     assert done["status"] == "ok" and done["analysis"]["text"]

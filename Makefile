@@ -58,7 +58,7 @@ deploy: setup
 deploy-local: setup
 	@$(PY) -m infra.local.deploy_local --stage $(STAGE)
 
-BENCHES ?= cold_start webhook sender context knowledge escalation media turns
+BENCHES ?= cold_start webhook sender context knowledge escalation media quality turns
 
 # Benchmarks print figures; they are never timed tests. Each starts what it needs (moto, redis).
 bench: setup

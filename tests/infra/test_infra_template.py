@@ -253,7 +253,7 @@ def test_buckets(stack_for: Any) -> None:
     media = stack.properties(buckets[names.bucket("media")])
     assert media["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == 30
     payloads = stack.properties(buckets[names.bucket("event-payloads")])
-    assert payloads["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == 7
+    assert payloads["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == 19
     kb = stack.properties(buckets[names.bucket("knowledge-base")])
     assert kb["VersioningConfiguration"] == {"Status": "Enabled"}
     kb_queue = stack.attribute(named(stack, "AWS::SQS::Queue")[names.queue("kb-events")], "Arn")
@@ -345,3 +345,26 @@ def test_outputs_cover_every_name_arn_and_url(stack_for: Any, template: dict[str
         ("LambdaSecurityGroup", "GroupId"),
     ]:
         assert stack.attribute(logical, attribute) in values
+
+
+def test_claim_check_payloads_outlive_every_message_that_references_them(
+    template: dict[str, Any],
+) -> None:
+    """A message may wait its queue's retention, then (FIFO: the clock restarts on the move) its
+    DLQ's retention before someone redrives it: its claim-check payload must still be there."""
+    resources_ = template["Resources"]
+    queues = [r["Properties"] for r in resources_.values() if r["Type"] == "AWS::SQS::Queue"]
+    by_arn = {
+        name: r["Properties"] for name, r in resources_.items() if r["Type"] == "AWS::SQS::Queue"
+    }
+    longest_days = 0.0
+    for queue in queues:
+        retention = queue.get("MessageRetentionPeriod", 345600)
+        dlq = (
+            queue.get("RedrivePolicy", {}).get("deadLetterTargetArn", {}).get("Fn::GetAtt", [""])[0]
+        )
+        dlq_retention = by_arn[dlq].get("MessageRetentionPeriod", 345600) if dlq else 0
+        longest_days = max(longest_days, (retention + dlq_retention) / 86400)
+    rules = resources_["EventPayloadsBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    [expiry] = [rule["ExpirationInDays"] for rule in rules if "ExpirationInDays" in rule]
+    assert expiry > longest_days, (expiry, longest_days)

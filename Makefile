@@ -10,12 +10,13 @@ QUEUE ?=
 export PYTHONPATH := $(CURDIR)
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: help setup run test test-services test-platform lint package deploy deploy-local bench redrive clean
+.PHONY: help setup run test test-services test-platform lint lock package deploy deploy-local bench redrive clean
 
 help:
 	@echo "make run      start the whole system locally (moto, redis, 5 services, WhatsApp simulator)"
 	@echo "make test     install what is missing, then lint and run every test suite"
 	@echo "make lint     ruff, mypy, cfn-lint"
+	@echo "make lock     resolve the services' requirements.in into one lock (needs the index)"
 	@echo "make package  chalice package every service into build/ (STAGE=$(STAGE))"
 	@echo "make deploy   deploy to AWS (STAGE=dev|prod; needs AWS credentials)"
 	@echo "make bench    benchmarks (cold start, ...)"
@@ -47,6 +48,11 @@ lint: setup
 	@set -e; for s in $(SERVICES); do (cd services/$$s && $(PY) -m mypy app.py chalicelib); done
 	@$(VENV)/bin/cfn-lint infra/template.yaml
 
+# Every service's packaged requirements.txt is its part of infra/requirements.lock (hashes too);
+# `make test` checks they are current (tests/packaging/test_lock.py), offline.
+lock: setup
+	@$(PY) -m infra.lock
+
 package: setup
 	@$(PY) -m infra.package --stage $(STAGE) --out build
 
@@ -58,7 +64,7 @@ deploy: setup
 deploy-local: setup
 	@$(PY) -m infra.local.deploy_local --stage $(STAGE)
 
-BENCHES ?= cold_start webhook sender context knowledge escalation media quality turns
+BENCHES ?= cold_start webhook sender context knowledge escalation media quality faults turns
 
 # Benchmarks print figures; they are never timed tests. Each starts what it needs (moto, redis).
 bench: setup

@@ -54,6 +54,7 @@ class Child:
     name: str
     process: subprocess.Popen[bytes]
     log: IO[bytes]
+    command: list[str] = field(default_factory=list)
 
 
 class DevStack:
@@ -185,17 +186,51 @@ class DevStack:
             child.log.close()
         self.children.clear()
 
-    def _spawn(self, name: str, command: list[str]) -> None:
+    def kill(self, name: str) -> None:
+        """SIGKILL one part (a crash: no clean stop, in-flight work abandoned) and reap it."""
+        child = self._child(name)
+        if child.process.poll() is None:
+            child.process.send_signal(signal.SIGKILL)
+        child.process.wait()
+
+    def restart(self, name: str, environment: dict[str, str] | None = None) -> None:
+        """Start part `name` again (killed first if it still runs) with its command, plus
+        `environment` on top of its usual variables; returns once it answers."""
+        child = self._child(name)
+        self.kill(name)
+        child.log.close()
+        place = self.children.index(child)
+        self.children.remove(child)
+        self._spawn(name, child.command, environment)
+        self.children.insert(place, self.children.pop())  # `stop` keeps the start order
+        if name == "redis":
+            wait_for_port(self.ports.redis)
+        elif name == "moto":
+            wait_for_port(self.ports.moto)
+        elif name == "simulator":
+            wait_for_http(self.simulator_url + "/", self.check_alive)
+        else:
+            wait_for_http(f"{self.service_url(name)}/health", self.check_alive)
+
+    def _child(self, name: str) -> Child:
+        for child in self.children:
+            if child.name == name:
+                return child
+        raise KeyError(f"no part named {name!r} in this stack")
+
+    def _spawn(
+        self, name: str, command: list[str], environment: dict[str, str] | None = None
+    ) -> None:
         log = (self.run_dir / "logs" / f"{name}.log").open("ab")
         process = subprocess.Popen(
             command,
             cwd=ROOT,
-            env=self.environment() | self.child_environment(name),
+            env=self.environment() | self.child_environment(name) | (environment or {}),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        self.children.append(Child(name, process, log))
+        self.children.append(Child(name, process, log, command))
 
     def check_alive(self) -> None:
         for child in self.children:

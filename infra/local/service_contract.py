@@ -165,7 +165,25 @@ def deliver(client: Client, service: Service, bodies: list[str]) -> Any:
         for s in service.app.event_sources
         if getattr(s, "queue", None) == service.queue
     )
-    return client.lambda_.invoke(handler, {"Records": records}).payload
+    return invoke_with_its_timeout(client, handler, {"Records": records})
+
+
+def invoke_with_its_timeout(client: Client, function: str, payload: dict[str, Any]) -> Any:
+    """`client.lambda_.invoke`, with the function's configured timeout as the context's remaining
+    time (Chalice's test client gives every invocation 3 s, whatever its config says)."""
+    import functools
+
+    import chalice.test as chalice_test
+
+    config = client.lambda_._config
+    timeout = config.scope(config.chalice_stage, function).lambda_timeout or 60
+    original = chalice_test.LambdaContext
+    namespace = vars(chalice_test)
+    namespace["LambdaContext"] = functools.partial(original, max_runtime_ms=timeout * 1000)
+    try:
+        return client.lambda_.invoke(function, payload).payload
+    finally:
+        namespace["LambdaContext"] = original
 
 
 def dlq_messages(service: Service) -> list[dict[str, Any]]:

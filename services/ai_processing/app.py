@@ -9,10 +9,12 @@ from chalice.app import SQSEvent
 from chalicelib import handlers
 from chalicelib.wiring import runtime
 from parley.http import add_health_routes
+from parley.openapi import add_openapi_route
 from parley.resources import configured_name
 
 app = Chalice(app_name="parley-ai-processing")
 add_health_routes(app, runtime, "ai_processing")
+add_openapi_route(app, "ai_processing")
 
 
 @app.on_sqs_message(queue=configured_name("TURNS_QUEUE", "queue", "turns"), batch_size=10)

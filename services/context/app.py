@@ -14,6 +14,7 @@ from chalice.app import CloudWatchEvent, Request, SQSEvent
 from chalicelib import handlers
 from chalicelib.wiring import runtime
 from parley.http import add_health_routes, answers_errors, authenticate, route_authorizer
+from parley.openapi import add_openapi_route
 from parley.resources import configured_name
 
 if TYPE_CHECKING:
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 app = Chalice(app_name="parley-context")
 handles_errors = answers_errors("context")
 add_health_routes(app, runtime, "context")
+add_openapi_route(app, "context", "chalicelib.api_docs")
 # IAM in AWS; locally (chalice local, tests) the x-api-key header instead, checked in _api().
 AUTHORIZER = route_authorizer()
 

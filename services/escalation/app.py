@@ -15,6 +15,7 @@ from chalice.app import CloudWatchEvent, Request, SQSEvent
 from chalicelib import handlers
 from chalicelib.wiring import runtime
 from parley.http import add_health_routes, answers_errors, authenticate, route_authorizer
+from parley.openapi import add_openapi_route
 from parley.resources import configured_name
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 app = Chalice(app_name="parley-escalation")
 handles_errors = answers_errors("escalation")
 add_health_routes(app, runtime, "escalation")
+add_openapi_route(app, "escalation", "chalicelib.api_docs")
 # IAM in AWS; locally (chalice local, tests, make run) the x-api-key header instead.
 AUTHORIZER = route_authorizer()
 

@@ -10,11 +10,13 @@ from chalice.app import SNSEvent, SQSEvent
 from chalicelib import handlers
 from chalicelib.wiring import runtime
 from parley.http import add_health_routes, answers_errors
+from parley.openapi import add_openapi_route
 from parley.resources import configured_name
 
 app = Chalice(app_name="parley-ingestion")
 handles_errors = answers_errors("ingestion")
 add_health_routes(app, runtime, "ingestion")
+add_openapi_route(app, "ingestion", "chalicelib.api_docs")
 
 
 @app.route("/webhooks/meta", methods=["GET"])
@@ -58,4 +60,5 @@ def receive_eum_inbound(event: SNSEvent) -> None:
 
 @app.on_sqs_message(queue=configured_name("OUTBOUND_QUEUE", "queue", "outbound"), batch_size=10)
 def send_outbound(event: SQSEvent) -> dict[str, object]:
+    handlers.begin_outbound_batch(event.context)
     return runtime.consume(event.to_dict(), handlers.HANDLERS, event.context)

@@ -112,11 +112,17 @@ class MemoryStore:
         self.claims.add(wamid)
         return True
 
+    def complete_message(self, wamid: str) -> None:
+        pass
+
     def release_message(self, wamid: str) -> None:
         self.claims.discard(wamid)
 
     def advance_status(self, wamid: str, status: str, at: float) -> None:
         return None
+
+    def reconcile_send(self, request_id: str, wamid: str, conversation: str, wa_id: str) -> bool:
+        return False
 
     def record_inbound(
         self, phone_number_id: str, wa_id: str, at: float, profile_name: str | None

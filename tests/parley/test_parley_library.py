@@ -30,8 +30,8 @@ from parley.settings import MediaSettings, load_settings
         ("call me at +34 612 345 678 please", "[PHONE]", "612 345 678"),
         ("write to ana.lopez@example.com", "[EMAIL]", "ana.lopez@example.com"),
         ("card 4111 1111 1111 1111 exp 12/28", "[CARD]", "4111 1111 1111 1111"),
-        ("my DNI is 12345678Z", "[NATIONAL_ID]", "12345678Z"),
-        ("ssn 123-45-6789", "[NATIONAL_ID]", "123-45-6789"),
+        ("my DNI is 12345678Z", "[ID_DOC]", "12345678Z"),
+        ("ssn 123-45-6789", "[ID_DOC]", "123-45-6789"),
     ],
 )
 def test_pii_is_replaced_by_a_placeholder(text: str, placeholder: str, secret: str) -> None:

@@ -15,8 +15,16 @@ from typing import Any
 _LOCK = threading.Lock()
 _CLIENTS: dict[tuple[str, float], Any] = {}
 
-DEFAULT_READ_TIMEOUT = 5.0
-CONNECT_TIMEOUT = 2.0
+# One call with its retries must end inside the shortest function timeout (the webhook's 10 s):
+# MAX_ATTEMPTS x (CONNECT_TIMEOUT + DEFAULT_READ_TIMEOUT) plus the standard mode's backoff.
+DEFAULT_READ_TIMEOUT = 3.0
+CONNECT_TIMEOUT = 1.0
+MAX_ATTEMPTS = 2
+
+
+def worst_case_seconds(read_timeout: float = DEFAULT_READ_TIMEOUT) -> float:
+    """The longest one call may take with its retries (standard mode backs off <= 1 s between)."""
+    return MAX_ATTEMPTS * (CONNECT_TIMEOUT + read_timeout) + (MAX_ATTEMPTS - 1) * 1.0
 
 
 def client(service: str, *, read_timeout: float = DEFAULT_READ_TIMEOUT) -> Any:
@@ -38,7 +46,7 @@ def _build(service: str, read_timeout: float) -> Any:
     config = Config(
         connect_timeout=CONNECT_TIMEOUT,
         read_timeout=read_timeout,
-        retries={"mode": "standard", "max_attempts": 3},
+        retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
         max_pool_connections=32,
     )
     return boto3.session.Session().client(service, region_name=region(), config=config)

@@ -60,8 +60,7 @@ class BusinessProfile(BaseModel):
         if text is None:
             raise InvalidSettings(f"the business profile has no text {key!r}")
         values: dict[str, object] = {
-            name: getattr(self.business, name).get(language)
-            for name in BusinessFields.model_fields
+            name: getattr(self.business, name).get(language) for name in BusinessFields.model_fields
         }
         values.update(fields)
         return text.get(language).format_map(values)

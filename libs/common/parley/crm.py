@@ -22,6 +22,7 @@ from typing import Annotated, Any, Literal, Protocol, runtime_checkable
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from parley.errors import DependencyError, PermanentDependencyError
+from parley.redaction import redact_text
 
 Provider = Literal["salesforce", "hubspot", "webhook", "none", "memory"]
 Priority = Literal["low", "medium", "high", "urgent"]
@@ -43,6 +44,15 @@ def _clip(limit: int) -> BeforeValidator:
         return value[:limit] if isinstance(value, str) else value
 
     return BeforeValidator(clip)
+
+
+def _scrub(value: Any) -> Any:
+    return redact_text(value) if isinstance(value, str) else value
+
+
+# Free text bound for the CRM loses personal data first (one way: `[PHONE]`, `[EMAIL]`, ...); the
+# contact's own phone travels in its own field. (Before-validators run last-listed first.)
+_REDACTED = BeforeValidator(_scrub)
 
 
 class _Model(BaseModel):
@@ -67,12 +77,12 @@ class CrmContact(_Model):
 
 class CrmCase(_Model):
     """One hand-off as a CRM case, keyed by `handoff_id`. `description` (reason, summary, last
-    messages) is written as is: the caller redacts it first."""
+    messages) is redacted here, whatever the caller passes."""
 
     handoff_id: str = Field(pattern=_KEY)
     conversation: str = Field(min_length=1, max_length=200)  # conversation key or reference
     subject: Annotated[str, _clip(SUBJECT_MAX)] = Field(min_length=1)
-    description: Annotated[str, _clip(TEXT_MAX)] = ""
+    description: Annotated[str, _clip(TEXT_MAX), _REDACTED] = ""
     reason: str = Field(default="customer_request", max_length=80)
     priority: Priority = "medium"
     # Applied while the case is open; an upsert never reopens a closed case.
@@ -87,7 +97,7 @@ class CrmCaseUpdate(_Model):
     handoff_id: str = Field(pattern=_KEY)
     status: ClosedStatus = "resolved"
     outcome: str = Field(min_length=1, max_length=200)
-    summary: Annotated[str, _clip(TEXT_MAX)] = ""
+    summary: Annotated[str, _clip(TEXT_MAX), _REDACTED] = ""
     closed_at: datetime | None = None
 
     def resolution_text(self) -> str:

@@ -132,10 +132,14 @@ class WhatsAppApiError(DependencyError):
         meta_code: int | None = None,
         retryable: bool = True,
         detail: dict[str, object] | None = None,
+        ambiguous: bool = False,
     ) -> None:
         super().__init__(message, detail=detail)
         self.meta_code = meta_code
         self.retryable = retryable  # Meta's error code decides
+        # The request may have reached the API (a read timeout, a connection dropped after
+        # sending): whether the message went out is unknown, so it must not be resent blindly.
+        self.ambiguous = ambiguous
 
 
 class PermanentDependencyError(DependencyError):

@@ -103,6 +103,8 @@ class MessageReceived(Payload):
     sent_at: datetime
     system: dict[str, object] | None = None
     errors: list[dict[str, object]] = Field(default_factory=list)
+    # Over the sender's inbound rate limit: recorded at once, answered from this time on.
+    hold_until: datetime | None = None
 
 
 class DeliveryError(Payload):
@@ -185,6 +187,9 @@ class TurnCompleted(Payload):
     intent: str | None = None
     agent: str | None = None
     confidence: float | None = None
+    # Whether `confidence` is below the AI's own threshold (its agents configuration): the one
+    # definition of "low", so consumers need no number of their own.
+    low_confidence: bool | None = None
     language: str | None = None
     sources: list[Source] = Field(default_factory=list)
     input_tokens: int = 0

@@ -16,7 +16,7 @@ EVENTS_TOPIC = "conversation-events"
 STANDARD_TOPICS: tuple[str, ...] = ("human-agents", "eum-inbound")
 TABLES: tuple[str, ...] = ("wa-messages", "conversations", "sessions", "handoffs", "idempotency")
 BUCKETS: tuple[str, ...] = ("media", "knowledge-base", "event-payloads")
-SECRETS: tuple[str, ...] = ("whatsapp", "twilio", "crm")
+SECRETS: tuple[str, ...] = ("whatsapp", "twilio", "crm", "log-salt")
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,8 @@ class ServiceSettings(BaseSettings):
     redis_url: str | None = None
     # Local stage: the x-api-key protected routes require (IAM authorizes them in AWS).
     api_key: str | None = None
+    # The business's texts: a folder of parley/profiles (parley.business_profile).
+    business_profile: str = "demo_university"
 
 
 EUM_PHONE_NUMBER_ID = (
@@ -129,6 +131,12 @@ class AiProcessingSettings(ServiceSettings):
     kb_reload_seconds: float = Field(default=30.0, ge=0)  # how often a handler checks the version
     kb_cache_dir: str | None = None  # index copies per container; default: <tempdir>/parley-kb
     kb_max_document_bytes: int = 25_000_000
+    # Passage vectors for hybrid search (BM25 + similarity): `wordllama` (offline, the local stage;
+    # a development requirement), `bedrock` (AWS stages: Titan v2 or Cohere multilingual by model
+    # id) or `none` (BM25 alone). Changing the model rebuilds the index on its next run.
+    embedder: Literal["none", "wordllama", "bedrock"] = "none"
+    bedrock_embedding_model: str = "amazon.titan-embed-text-v2:0"
+    bedrock_embedding_dimensions: int = 256  # Titan v2: 256, 512 or 1024
     # The business API the get_application_status tool calls (GET <url>/<application id>).
     application_status_url: str | None = None
     # Chat-model provider (chalicelib.providers.build_chat_model): the offline local engine, Bedrock
@@ -156,6 +164,13 @@ class AiProcessingSettings(ServiceSettings):
     def _knowledge_base_id_for_bedrock(cls, value: str | None, info: ValidationInfo) -> str | None:
         if info.data.get("retriever") == "bedrock" and not value:
             raise ValueError("required when RETRIEVER=bedrock")
+        return value
+
+    @field_validator("bedrock_embedding_dimensions")
+    @classmethod
+    def _titan_dimensions(cls, value: int) -> int:
+        if value not in (256, 512, 1024):
+            raise ValueError("Titan Text Embeddings v2 makes vectors of 256, 512 or 1024")
         return value
 
 

@@ -11,6 +11,7 @@ from parley.service import ServiceRuntime
 
 if TYPE_CHECKING:
     from chalicelib.knowledge import IndexCache, KnowledgeBaseIndexer, S3IndexStore
+    from parley.embeddings import Embedder
     from parley.retrieval import Retriever
     from parley.settings import AiProcessingSettings
 
@@ -36,7 +37,7 @@ def _dependencies(s: AiProcessingSettings) -> list[health.Dependency]:
 class AiProcessingRuntime(ServiceRuntime["AiProcessingSettings"]):
     """The shared runtime plus the knowledge base: its indexer and the configured retriever."""
 
-    _KNOWLEDGE = ("kb_store", "kb_cache", "retriever")
+    _KNOWLEDGE = ("kb_store", "kb_cache", "embedder", "retriever")
 
     @cached_property
     def kb_store(self) -> S3IndexStore:
@@ -62,7 +63,25 @@ class AiProcessingRuntime(ServiceRuntime["AiProcessingSettings"]):
             chunk_overlap=s.kb_chunk_overlap,
             max_document_bytes=s.kb_max_document_bytes,
         )
-        return KnowledgeBaseIndexer(self.kb_store, self.kb_cache, options, logger=self.logger)
+        return KnowledgeBaseIndexer(
+            self.kb_store, self.kb_cache, options, embedder=self.embedder, logger=self.logger
+        )
+
+    @cached_property
+    def embedder(self) -> Embedder | None:
+        """The passage embedder the settings choose; its model loads on first use."""
+        s = self.settings
+        if s.embedder == "none":
+            return None
+        if s.embedder == "bedrock":
+            from chalicelib.knowledge import BedrockEmbedder
+
+            return BedrockEmbedder(
+                s.bedrock_embedding_model, dimensions=s.bedrock_embedding_dimensions
+            )
+        from chalicelib.knowledge import WordLlamaEmbedder
+
+        return WordLlamaEmbedder()
 
     @cached_property
     def retriever(self) -> Retriever:
@@ -76,7 +95,11 @@ class AiProcessingRuntime(ServiceRuntime["AiProcessingSettings"]):
         from chalicelib.knowledge import SqliteFtsRetriever
 
         return SqliteFtsRetriever(
-            self.kb_store, self.kb_cache, reload_seconds=s.kb_reload_seconds, logger=self.logger
+            self.kb_store,
+            self.kb_cache,
+            reload_seconds=s.kb_reload_seconds,
+            embedder=self.embedder,
+            logger=self.logger,
         )
 
     def index_knowledge_base(

@@ -156,14 +156,12 @@ def test_required_facts_are_present(report: Report) -> None:
     assert share is not None and share >= FACTS_PRESENT
 
 
-@XFAIL
 def test_unanswerable_questions_are_declined_without_invented_figures(report: Report) -> None:
     share = report.figures().declined
     print(f"\ndeclined {share:.3f}\n{_misses(report, 'decline')}")
     assert share is not None and share >= DECLINED
 
 
-@XFAIL
 def test_routing_including_out_of_scope(report: Report) -> None:
     share = report.figures().routing
     print(f"\nrouting {share:.3f}\n{_misses(report, 'route')}")

@@ -11,8 +11,8 @@ from chalicelib.knowledge.chunking import chunk_document, pack, tail
 from chalicelib.knowledge.documents import Block, ExtractedDocument
 from chalicelib.knowledge.exceptions import DocumentRejected, UnsupportedDocument
 from chalicelib.knowledge.extract import extract
-from chalicelib.knowledge.index import match_expression
-from chalicelib.knowledge.language import detect_language, query_stems, stems
+from chalicelib.knowledge.language import detect_language, stems
+from chalicelib.knowledge.query import Lexicon, match_expression
 
 MARKDOWN = b"""# Housing Guide
 
@@ -177,7 +177,7 @@ def test_language_detection_and_stemming_in_english_and_spanish() -> None:
     assert detect_language("MBA 2027", default="es") == "es"
     assert stems("application deadlines", "en") == ["applic", "deadlin"]
     assert stems("la matrícula cuesta", "es") == stems("matricula cuesta", "es")
-    assert query_stems("¿Cuánto cuesta la matrícula?")["es"] == ["cuest", "matricul"]
+    assert Lexicon().analyse("¿Cuánto cuesta la matrícula?").stems["es"] == ["cuest", "matricul"]
 
 
 def test_the_query_is_matched_in_both_languages() -> None:

@@ -303,22 +303,24 @@ class WordsEmbedder:
     vocabulary = ("music", "sport", "harpsichord", "climbing", "instrument", "wall")
 
     def __init__(self) -> None:
-        self.calls = 0
+        self.calls: list[str] = []
 
-    def embed(self, texts: Any) -> list[list[float]]:
-        self.calls += 1
+    def embed(self, texts: Any, *, purpose: str = "document") -> list[list[float]]:
+        self.calls.append(purpose)
         return [[float(text.lower().count(word)) for word in self.vocabulary] for text in texts]
 
 
-def test_vectors_are_built_and_used_only_with_an_embedding_provider(
-    kb: KnowledgeBase, tmp_path: Path
+def test_vectors_are_built_with_the_configured_embedder_and_used_by_the_retriever(
+    kb: KnowledgeBase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from chalicelib.knowledge import IndexCache, KnowledgeBaseIndexer, SqliteFtsRetriever
 
+    monkeypatch.setenv("EMBEDDER", "none")
+    kb.runtime.reset()
     kb.put("demo/a.md", b"# A\n\nThe harpsichord room: music, music, instrument practice.")
     kb.put("demo/b.md", b"# B\n\nThe climbing wall: sport, and the harpsichord poster.")
     kb.deliver(expected=2)
-    assert kb.manifest()["embedding_model"] is None  # none by default
+    assert kb.manifest()["embedding_model"] is None  # EMBEDDER=none: BM25 alone
 
     embedder = WordsEmbedder()
     cache = IndexCache(tmp_path / "embedded")
@@ -329,4 +331,17 @@ def test_vectors_are_built_and_used_only_with_an_embedding_provider(
     retriever = SqliteFtsRetriever(kb.runtime.kb_store, cache, embedder=embedder)
     ranked = [p.document for p in retriever.search("harpsichord sport climbing wall", k=2)]
     assert ranked == ["demo/b.md", "demo/a.md"]
-    assert embedder.calls == 3  # once per document, once for the query
+    # once per document, once for the question
+    assert embedder.calls == ["document", "document", "query"]
+
+
+def test_the_local_stage_indexes_with_the_offline_embedder(kb: KnowledgeBase) -> None:
+    """EMBEDDER=wordllama (the local stage's setting): vectors of the demo knowledge base, and a
+    hybrid search that still puts the right document first."""
+    for document in sorted(DEMO_KB.glob("*.md")):
+        kb.put(f"demo/{document.name}", document.read_bytes())
+    assert kb.deliver(expected=8) == {"batchItemFailures": []}
+
+    assert kb.manifest()["embedding_model"] == "wordllama-l2_supercat-256"
+    [best] = kb.runtime.retriever.search("how much is tution for a yr?", k=1)
+    assert best.document == "demo/tuition-and-fees.md"

@@ -265,3 +265,16 @@ def test_a_tool_input_that_is_not_an_object_is_malformed() -> None:
     with pytest.raises(MalformedToolCall) as caught:
         parse_response(raw, [SEARCH], "m")
     assert caught.value.detail == {"tool": "search_knowledge", "reason": "invalid_json"}
+
+
+def test_the_supervisor_takes_the_intent_and_its_confidence_from_the_model(client: Any) -> None:
+    from chalicelib.agents import load_shipped
+    from chalicelib.turns.routing import Supervisor
+
+    model = BedrockChatModel(MODELS, prompt_caching=False, client=client)
+    reply = 'Sure: {"intent": "campus_visits", "confidence": 0.71}'
+    with Stubber(client) as stub:
+        stub.add_response("converse", _answer([{"text": reply}]))
+        route = Supervisor(load_shipped(), model, use_model=True).route("Can I come by?", "en")
+        stub.assert_no_pending_responses()
+    assert (route.intent, route.confidence, route.by) == ("campus_visits", 0.71, "model")

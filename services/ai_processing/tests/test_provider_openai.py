@@ -229,3 +229,40 @@ def test_an_unreadable_answer_is_a_retryable_model_error(server: FakeServer, bod
     with pytest.raises(ModelError) as caught:
         OpenAIChatModel(server.url, MODELS).complete(REQUEST)
     assert caught.value.retryable
+
+
+def test_the_supervisor_takes_the_intent_and_its_confidence_from_the_model(
+    server: FakeServer,
+) -> None:
+    from chalicelib.agents import load_shipped
+    from chalicelib.turns.routing import Supervisor
+
+    answer = '```json\n{"intent": "tuition_fees", "confidence": 0.62}\n```'
+    server.answer(200, _completion({"role": "assistant", "content": answer}))
+    model = OpenAIChatModel(server.url, MODELS, api_key="sk-test", timeout=2.0)
+    route = Supervisor(load_shipped(), model, use_model=True).route("¿Cuánto cuesta?", "es")
+    assert (route.intent, route.confidence, route.by) == ("tuition_fees", 0.62, "model")
+    sent = server.requests[0]["body"]
+    assert sent["model"] == "small" and sent["temperature"] == 0.0
+    assert '"confidence"' in sent["messages"][0]["content"]
+    assert "- out_of_scope:" in sent["messages"][0]["content"]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "tuition_fees",  # no confidence: not the schema
+        '{"intent": "tuition_fees", "confidence": 7}',  # out of range
+        '{"intent": "weather", "confidence": 0.9}',  # not an intent
+    ],
+)
+def test_a_classification_outside_the_schema_falls_back_to_the_examples(
+    server: FakeServer, answer: str
+) -> None:
+    from chalicelib.agents import load_shipped
+    from chalicelib.turns.routing import Supervisor
+
+    server.answer(200, _completion({"role": "assistant", "content": answer}))
+    model = OpenAIChatModel(server.url, MODELS, api_key="sk-test", timeout=2.0)
+    route = Supervisor(load_shipped(), model, use_model=True).route("How much is tuition?", "en")
+    assert route.by == "examples" and route.intent == "tuition_fees"

@@ -31,9 +31,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRetriever:
     return DemoRetriever(tmp_path_factory.mktemp("kb"))
 
 
-def test_fall_deadline_in_english_names_the_calendar(demo: DemoRetriever) -> None:
+def test_transfer_deadline_in_english_names_the_calendar(demo: DemoRetriever) -> None:
     events = Events()
-    handler(LocalChatModel(), demo, events)(turn("When is the fall application deadline?"))
+    handler(LocalChatModel(), demo, events)(turn("When is the transfer application deadline?"))
     reply = events.reply()
     assert reply.request_id == "turn:turn-1" and reply.to == "15551234567"
     assert reply.kind == "text" and "deadlines-and-calendar.md" in reply.text
@@ -199,7 +199,7 @@ def test_pii_never_reaches_a_model_request(demo: DemoRetriever) -> None:
     for request in model.requests:
         wire = request.model_dump_json()
         assert not any(p in wire for p in (*PII, "12345678Z"))
-    assert "[EMAIL]" in model.requests[0].messages[-1].content
+    assert "[EMAIL_1]" in model.requests[0].messages[-1].content
     assert events.reply().text
 
 
@@ -207,9 +207,10 @@ def test_pii_never_reaches_the_model_that_routes(demo: DemoRetriever) -> None:
     from chalicelib.agents import load_shipped
     from chalicelib.turns.routing import Supervisor
 
-    model = Scripted([ChatResponse(text="deadlines")])
+    model = Scripted([ChatResponse(text='{"intent": "deadlines", "confidence": 0.8}')])
     route = Supervisor(load_shipped(), model, use_model=True).route("[EMAIL] deadline?", "en")
-    assert route.intent == "deadlines" and route.by == "model"
+    assert route.intent == "deadlines" and route.by == "model" and route.confidence == 0.8
+    assert "[EMAIL]" in model.requests[0].messages[-1].content
 
 
 def test_pii_never_reaches_a_log_line(

@@ -143,8 +143,10 @@ def test_the_simulator_serves_demo_application_statuses() -> None:
     from infra.local.simulator.app import create_app
 
     client = create_app().test_client()
-    assert client.get("/_business/applications/NB-2027-0002").json["stage"] == "incomplete"
-    assert client.get("/_business/applications/NB-0000-0000").status_code == 404
+    owner = {"X-Customer-Wa-Id": "15551234567"}  # the applicant's phone (WhatsApp id)
+    found = client.get("/_business/applications/NB-2027-0002", headers=owner)
+    assert found.json["stage"] == "incomplete"
+    assert client.get("/_business/applications/NB-0000-0000", headers=owner).status_code == 404
 
 
 SOURCE = Passage(document="demo/campus-visits.md", text="Call +1 (614) 555-0139.", score=1.0)

@@ -65,6 +65,9 @@ class Session(BaseModel):
     message_count: int = 0
     turn_count: int = 0
     low_confidence_streak: int = 0
+    # The customer wrote over the inbound rate limit: no turn before this time (the sweep starts
+    # it after), so what they sent is answered once, together.
+    hold_until: datetime | None = None
     handoff_id: str | None = None
     closed: bool = False
     version: int = 0  # optimistic concurrency on the table

@@ -57,7 +57,6 @@ class Policy:
     idle: timedelta = timedelta(hours=24)
     budget: Budget = field(default_factory=Budget)
     summary: SummaryPolicy = field(default_factory=lambda: SummaryPolicy(50, 40, 3000))
-    low_confidence: float = 0.5
 
     @classmethod
     def from_settings(cls, s: ContextSettings) -> Policy:
@@ -175,6 +174,10 @@ class Sequencer:
         """Put a new turn in flight when one is due; returns its event (send after saving)."""
         if not self.turn_due(session):
             return None
+        if session.hold_until is not None:
+            if now < session.hold_until:
+                return None
+            session.hold_until = None
         session.turn = TurnInFlight(
             turn_id=turn_id,
             message_ids=list(session.unanswered),
@@ -248,6 +251,9 @@ def on_message_received(seq: Sequencer, session: Session, event: Any, now: datet
         session.pending_media[p.message_id] = now
     if p.kind not in UNANSWERABLE_KINDS and session.mode != "human":
         session.unanswered.append(p.message_id)
+    if p.hold_until is not None:
+        held = as_utc(p.hold_until)
+        session.hold_until = held if session.hold_until is None else max(session.hold_until, held)
     return True
 
 
@@ -291,9 +297,8 @@ def on_turn_completed(seq: Sequencer, session: Session, event: Any, now: datetim
         answered |= set(session.turn.message_ids)
         session.turn = None
     session.unanswered = [m for m in session.unanswered if m not in answered]
-    if p.confidence is not None:
-        low = p.confidence < seq.deps.policy.low_confidence
-        session.low_confidence_streak = session.low_confidence_streak + 1 if low else 0
+    if p.low_confidence is not None:  # the AI's own threshold decided it (agents.yaml)
+        session.low_confidence_streak = session.low_confidence_streak + 1 if p.low_confidence else 0
     session.language = p.language or session.language
     if p.handoff and session.mode == "bot":
         session.mode = "pending_human"  # its handoff.requested follows; no turn meanwhile

@@ -69,7 +69,8 @@ class Sweeper:
         late_turn = s.turn is not None and s.turn.deadline <= now
         late_media = any(now - at >= policy.media_wait for at in s.pending_media.values())
         idle = s.last_activity_at is not None and now - s.last_activity_at >= policy.idle
-        return late_turn or late_media or idle
+        held = s.hold_until is not None and s.hold_until <= now and bool(s.unanswered)
+        return late_turn or late_media or idle or held
 
     def _sweep_one(self, conversation: str, now: datetime, report: SweepReport) -> None:
         session = self.deps.sessions.get(conversation)

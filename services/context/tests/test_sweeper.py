@@ -5,6 +5,7 @@ sessions are closed. Published events are read from the topic's escalation.fifo 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from context_support import Driver, at, completed, new_conversation, received, texts
 
@@ -92,3 +93,31 @@ def test_an_idle_session_is_closed_and_a_new_message_reopens_it(ctx: Driver) -> 
     assert texts(ctx.one_turn(c)["payload"]["messages"]) == ["¿sigues ahí?"]
     assert not ctx.session(c).closed
     assert c in {s.conversation for s in runtime.dynamo_sessions.open_sessions()}
+
+
+def held(
+    conversation: str, message_id: str, sent: datetime, text: str, until: datetime
+) -> dict[str, Any]:
+    event: dict[str, Any] = received(conversation, message_id, sent, text)
+    event["payload"]["hold_until"] = until.isoformat()
+    return event
+
+
+def test_messages_over_the_rate_limit_are_answered_together_after_the_hold(ctx: Driver) -> None:
+    c = new_conversation()
+    now = datetime.now(UTC)
+    ctx.apply(received(c, "m0", at(0), "hola"))
+    first = ctx.one_turn(c)
+    ctx.apply(held(c, "m1", at(1), "una pregunta", now + timedelta(seconds=60)))
+    ctx.apply(held(c, "m2", at(2), "¿cuánto cuesta?", now + timedelta(seconds=61)))
+    ctx.apply(completed(first, at(3), "¡Hola!"))
+    assert ctx.turns(c, wait=0.3) == []  # held: recorded, not answered yet
+
+    sweep(now + timedelta(seconds=30))
+    assert ctx.turns(c, wait=0.3) == []
+
+    report = sweep(now + timedelta(seconds=62))
+    later = ctx.one_turn(c)
+    assert report["turns_requested"] >= 1
+    assert texts(later["payload"]["messages"]) == ["una pregunta", "¿cuánto cuesta?"]
+    assert ctx.session(c).hold_until is None

@@ -176,18 +176,22 @@ def test_turn_completed_with_handoff_stops_turns(ctx: Driver) -> None:
 def test_low_confidence_answers_are_counted_in_a_streak(ctx: Driver) -> None:
     c = new_conversation()
     ctx.apply(received(c, "m0", at(0), "¿?"))
-    ctx.apply(completed(ctx.one_turn(c), at(1), "No estoy seguro.", confidence=0.2))
+    ctx.apply(
+        completed(ctx.one_turn(c), at(1), "No estoy seguro.", confidence=0.2, low_confidence=True)
+    )
     ctx.apply(received(c, "m1", at(2), "¿??"))
     turn = ctx.one_turn(c)
     assert turn["payload"]["session"]["low_confidence_streak"] == 1
-    ctx.apply(completed(turn, at(3), "Ahora sí.", confidence=0.95))
+    ctx.apply(completed(turn, at(3), "Ahora sí.", confidence=0.95, low_confidence=False))
     assert ctx.session(c).low_confidence_streak == 0
 
 
 def test_a_turn_completed_redelivered_later_changes_nothing_twice(ctx: Driver) -> None:
     c = new_conversation()
     ctx.apply(received(c, "m0", at(0), "¿?"))
-    done = completed(ctx.one_turn(c), at(1), "No estoy seguro.", confidence=0.2)
+    done = completed(
+        ctx.one_turn(c), at(1), "No estoy seguro.", confidence=0.2, low_confidence=True
+    )
     ctx.apply(done)
     ctx.apply(received(c, "m1", at(2), "¿??"))
     in_flight = ctx.session(c).turn

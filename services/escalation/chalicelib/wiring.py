@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from chalicelib.notify import AgentNotifier
     from chalicelib.recent import RecentMessages
     from chalicelib.signals import EscalationPolicy
+    from parley.business_profile import BusinessProfile
     from parley.events import Event
     from parley.sentiment import SentimentAnalyser
     from parley.settings import EscalationSettings
@@ -78,6 +79,7 @@ class EscalationRuntime(ServiceRuntime["EscalationSettings"]):
         "intake",
         "agent_api",
         "clock",
+        "profile",
     )
 
     def needs_ledger(self, event: Event) -> bool:
@@ -96,6 +98,17 @@ class EscalationRuntime(ServiceRuntime["EscalationSettings"]):
 
         s = self.settings
         return load_policy(s.policy_bucket, s.policy_key) if s.policy_bucket else load_shipped()
+
+    @cached_property
+    def profile(self) -> BusinessProfile:
+        """What the business tells its customers (BUSINESS_PROFILE), checked for every text the
+        desk sends."""
+        from chalicelib.signals.replies import check_profile
+        from parley.business_profile import load_profile
+
+        profile = load_profile(self.settings.business_profile)
+        check_profile(profile)
+        return profile
 
     @cached_property
     def sentiment(self) -> SentimentAnalyser:
@@ -155,7 +168,7 @@ class EscalationRuntime(ServiceRuntime["EscalationSettings"]):
             outbound=self.sender(self.settings.outbound_queue),
             notifier=self.notifier,
             crm=self.crm_jobs,
-            policy=PolicyDesk(self.policy),
+            policy=PolicyDesk(self.policy, self.profile),
             clock=self.clock,
             logger=self.logger,
             last_messages=self.recent.earlier,

@@ -83,7 +83,7 @@ def runtime_crisis_text(language: str, wa_id: str) -> str:
     from chalicelib.signals import crisis_reply
     from chalicelib.wiring import runtime
 
-    return crisis_reply(runtime.policy, language, wa_id)
+    return crisis_reply(runtime.policy, language, wa_id, runtime.profile)
 
 
 # CRM jobs the service queued, set aside so the next delivery finds only its own event.

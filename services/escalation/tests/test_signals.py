@@ -41,7 +41,9 @@ from chalicelib.signals import (
     parse_policy,
 )
 from chalicelib.signals.loader import SHIPPED
+from chalicelib.signals.replies import check_profile
 from chalicelib.signals.text import normalise
+from parley.business_profile import BusinessProfile, load_profile
 from parley.errors import ConfigurationError, InvalidInput, Throttled
 from parley.sentiment import Sentiment
 
@@ -325,7 +327,8 @@ def test_a_self_harm_decision_carries_no_words_of_the_customer() -> None:
 def test_the_crisis_reply_is_fixed_and_local(language: str, wa_id: str, expected: str) -> None:
     reply = crisis_reply(POLICY, language, wa_id)
     assert expected in reply
-    assert reply.startswith(POLICY.self_harm.reply[language].split("{contacts}")[0])  # type: ignore[index]
+    reviewed = load_profile().texts["escalation.self_harm"].get(language)
+    assert reply.startswith(reviewed.split("{contacts}")[0])
 
 
 # ----------------------------------------------------------------------------- VIP, burst, AWS use
@@ -403,7 +406,8 @@ def _raw_policy() -> dict[str, Any]:
             "does not compile",
         ),
         (lambda d: d["priorities"].update(self_harm="normal"), "self_harm"),
-        (lambda d: d["self_harm"]["reply"].update(en="Call someone."), "{contacts}"),
+        (lambda d: d["self_harm"].update(reply={"en": "Call.", "es": "Llama."}), "{contacts}"),
+        (lambda d: d["desk"].update(expired_message={"en": "Sorry."}), "lacks languages"),
         (lambda d: d["business_hours"].update(timezone="Mars/Olympus"), "timezone"),
         (lambda d: d["crisis"].update(default_country="FR"), "default_country"),
         (lambda d: d.update(surprise=True), "surprise"),
@@ -429,6 +433,36 @@ def s3_bucket(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         s3 = boto3.client("s3", region_name="us-east-1")
         s3.create_bucket(Bucket="policies")
         yield s3
+
+
+def test_the_profile_words_what_the_policy_does_not_and_a_policy_text_wins() -> None:
+    saturday = datetime(2027, 3, 6, 15, 0, tzinfo=UTC)
+    profile = load_profile()
+    waiting = holding_message(POLICY, "es", saturday, profile=profile)
+    wording = profile.texts["escalation.holding.out_of_hours"].get("es")
+    assert waiting.startswith(wording.split("{")[0])
+    assert POLICY.holding_messages.email in waiting  # the policy's numbers fill the profile's text
+    data = _raw_policy()
+    data["business"] = "Overridden Office"
+    data["holding_messages"]["out_of_hours"] = {
+        "en": "Closed. Call {phone}.",
+        "es": "Cerrado, {business}. Llama al {phone}.",
+    }
+    own = parse_policy(yaml.safe_dump(data, allow_unicode=True))
+    phone = POLICY.holding_messages.phone
+    assert holding_message(own, "es", saturday) == f"Cerrado, Overridden Office. Llama al {phone}."
+
+
+def test_a_profile_without_a_desk_text_or_with_a_loose_crisis_reply_is_refused() -> None:
+    check_profile(load_profile())
+    texts = load_profile().model_dump()
+    del texts["texts"]["escalation.expired"]
+    with pytest.raises(ConfigurationError, match=r"escalation\.expired"):
+        check_profile(BusinessProfile.model_validate(texts))
+    texts = load_profile().model_dump()
+    texts["texts"]["escalation.self_harm"]["es"] = "Llama a {name}."
+    with pytest.raises(ConfigurationError, match="contacts"):
+        check_profile(BusinessProfile.model_validate(texts))
 
 
 def test_an_s3_override_wins_and_no_override_keeps_the_shipped_policy(s3_bucket: Any) -> None:

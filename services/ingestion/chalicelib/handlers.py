@@ -26,6 +26,14 @@ def send_reply(event: Event) -> None:
     build_sender(runtime).handle(as_reply_event(event))
 
 
+def begin_outbound_batch(context: object) -> None:
+    """A batch of sender jobs starts: its jobs share the invocation's remaining time."""
+    from chalicelib.outbound import build_sender
+
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    build_sender(runtime).begin_invocation(remaining() / 1000 if callable(remaining) else None)
+
+
 def erase_customer(event: Event) -> None:
     """customer.erased: delete the customer's contact and outbound tracking items."""
     from chalicelib.store import WaMessagesStore

@@ -2,9 +2,9 @@
 
 | item | pk | sk | what |
 |---|---|---|---|
-| dedupe of an inbound message | `msg#<wamid>` | `dedupe` | exists once per wamid for 7 days |
+| inbound claim | `msg#<wamid>` | `dedupe` | `in_progress` under a lease, then `done` (7 days) |
 | contact | `contact#<phone_number_id>#<wa_id>` | `profile` | last inbound time, name, opt-out |
-| outbound request | `req#<request_id>` | `request` | the request was sent, with its wamid |
+| outbox | `req#<request_id>` | `request` | `sending` before the call, then `sent` + wamid |
 | outbound message | `out#<wamid>` | `tracking` | request id, conversation, kind, status |
 
 `gsi1pk = wa#<wa_id>` on contacts and outbound items lets `customer.erased` find them.
@@ -13,13 +13,19 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from chalicelib.inbound.ports import MessageInProgress
 from parley import aws
 from parley.errors import StorageError
 
 DEDUPE_TTL_SECONDS = 7 * 24 * 3600  # Meta retries a webhook for up to 7 days
+# A claim is held "in progress" this long: longer than the webhook function may run (10 s), so a
+# live invocation is never overtaken; short enough that Meta's retry of a message whose invocation
+# died between the claim and the publish takes it over instead of dropping it as a duplicate.
+CLAIM_LEASE_SECONDS = 30
 TRACKING_TTL_SECONDS = 30 * 24 * 3600
 STATUS_RANK = {"accepted": 0, "sent": 1, "delivered": 2, "read": 3, "played": 4, "failed": 9}
 
@@ -43,6 +49,15 @@ class Contact:
 
 
 @dataclass(frozen=True)
+class OutboxEntry:
+    """What the outbox knows of one outbound request (one part of a reply)."""
+
+    state: str  # "sending" (attempted, outcome unknown) or "sent"
+    wamid: str | None
+    attempt_at: float
+
+
+@dataclass(frozen=True)
 class TrackedMessage:
     wamid: str
     request_id: str
@@ -61,34 +76,62 @@ def _conditional_failed(error: Exception) -> bool:
 class WaMessagesStore:
     """DynamoDB access for the `wa-messages` table; every write is conditional where it matters."""
 
-    def __init__(self, table: str, client: Any = None) -> None:
+    def __init__(
+        self, table: str, client: Any = None, clock: Callable[[], float] = time.time
+    ) -> None:
         self._table = table
         self._client = client
+        self._clock = clock
 
     @property
     def _ddb(self) -> Any:
         return self._client or aws.client("dynamodb")
 
-    def _claim(self, pk: str, ttl: int) -> bool:
+    def claim_message(self, wamid: str) -> bool:
+        """True when this invocation may process the message: never seen, or its earlier claim's
+        lease ran out before it was completed (that invocation died). False for a message already
+        processed. Raises MessageInProgress while another invocation's lease is running."""
+        now = int(self._clock())
         try:
             self._ddb.put_item(
                 TableName=self._table,
                 Item={
-                    "pk": {"S": pk},
+                    "pk": {"S": f"msg#{wamid}"},
                     "sk": {"S": "dedupe"},
-                    "expires_at": {"N": str(int(time.time()) + ttl)},
+                    "state": {"S": "in_progress"},
+                    "lease_until": {"N": str(now + CLAIM_LEASE_SECONDS)},
+                    "expires_at": {"N": str(now + DEDUPE_TTL_SECONDS)},
                 },
-                ConditionExpression="attribute_not_exists(pk)",
+                ConditionExpression="attribute_not_exists(pk) OR "
+                "(#state = :progress AND lease_until < :now)",
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues={
+                    ":progress": {"S": "in_progress"},
+                    ":now": {"N": str(now)},
+                },
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
             return True
         except Exception as error:
-            if _conditional_failed(error):
-                return False
-            raise StorageError(f"dedupe write failed: {error}") from error
+            if not _conditional_failed(error):
+                raise StorageError(f"dedupe write failed: {error}") from error
+            held = getattr(error, "response", {}).get("Item", {})
+            if held.get("state", {}).get("S") == "in_progress":
+                raise MessageInProgress("the message is being processed; retry later") from error
+            return False
 
-    def claim_message(self, wamid: str) -> bool:
-        """True the first time a wamid is seen (within 7 days); False for a duplicate."""
-        return self._claim(f"msg#{wamid}", DEDUPE_TTL_SECONDS)
+    def complete_message(self, wamid: str) -> None:
+        """The message was processed: a redelivery within 7 days is a duplicate."""
+        try:
+            self._ddb.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": f"msg#{wamid}"}, "sk": {"S": "dedupe"}},
+                UpdateExpression="SET #state = :done REMOVE lease_until",
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues={":done": {"S": "done"}},
+            )
+        except Exception as error:
+            raise StorageError(f"dedupe completion failed: {error}") from error
 
     def release_message(self, wamid: str) -> None:
         """Undo a claim whose processing failed, so Meta's retry is processed."""
@@ -183,6 +226,84 @@ class WaMessagesStore:
     def _contact_key(phone_number_id: str, wa_id: str) -> dict[str, Any]:
         return {"pk": {"S": f"contact#{phone_number_id}#{wa_id}"}, "sk": {"S": "profile"}}
 
+    def begin_send(self, request_id: str) -> OutboxEntry | None:
+        """Record an attempt to send `request_id` BEFORE calling the channel. None: this caller
+        holds the attempt now; otherwise the entry already there (sent, or an earlier attempt
+        whose outcome is unknown)."""
+        now = self._clock()
+        try:
+            self._ddb.put_item(
+                TableName=self._table,
+                Item={
+                    "pk": {"S": f"req#{request_id}"},
+                    "sk": {"S": "request"},
+                    "state": {"S": "sending"},
+                    "attempt_at": {"N": str(now)},
+                    "expires_at": {"N": str(int(now) + TRACKING_TTL_SECONDS)},
+                },
+                ConditionExpression="attribute_not_exists(pk)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+            return None
+        except Exception as error:
+            if not _conditional_failed(error):
+                raise StorageError(f"outbox write failed: {error}") from error
+            item = getattr(error, "response", {}).get("Item", {})
+            wamid = item.get("wamid", {}).get("S")
+            return OutboxEntry(
+                state="sent" if wamid else item.get("state", {}).get("S", "sending"),
+                wamid=wamid,
+                attempt_at=float(item.get("attempt_at", {}).get("N", "0")),
+            )
+
+    def retake_send(self, request_id: str, attempt_at: float) -> bool:
+        """Take over an earlier attempt that stayed unconfirmed (compare-and-set on its time)."""
+        try:
+            self._ddb.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": f"req#{request_id}"}, "sk": {"S": "request"}},
+                UpdateExpression="SET attempt_at = :now",
+                ConditionExpression="#state = :sending AND attempt_at = :was",
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues={
+                    ":now": {"N": str(self._clock())},
+                    ":sending": {"S": "sending"},
+                    ":was": {"N": str(attempt_at)},
+                },
+            )
+            return True
+        except Exception as error:
+            if _conditional_failed(error):
+                return False
+            raise StorageError(f"outbox write failed: {error}") from error
+
+    def abandon_send(self, request_id: str) -> None:
+        """The attempt surely did not send (the channel refused it): a later delivery may."""
+        try:
+            self._ddb.delete_item(
+                TableName=self._table,
+                Key={"pk": {"S": f"req#{request_id}"}, "sk": {"S": "request"}},
+                ConditionExpression="#state = :sending",
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues={":sending": {"S": "sending"}},
+            )
+        except Exception as error:
+            if not _conditional_failed(error):
+                raise StorageError(f"outbox write failed: {error}") from error
+
+    def reconcile_send(self, request_id: str, wamid: str, conversation: str, wa_id: str) -> bool:
+        """A status webhook named the request (biz_opaque_callback_data) of a message whose send
+        was never confirmed: record it as sent with that wamid. False when nothing was pending."""
+        item = self._ddb.get_item(
+            TableName=self._table,
+            Key={"pk": {"S": f"req#{request_id}"}, "sk": {"S": "request"}},
+            ConsistentRead=True,
+        ).get("Item")
+        if not item or item.get("state", {}).get("S") != "sending":
+            return False
+        self.track_outbound(request_id, wamid, conversation, "reconciled", wa_id)
+        return True
+
     def sent_wamid(self, request_id: str) -> str | None:
         """The wamid of a request already sent (a redelivered job must not send twice)."""
         item = self._ddb.get_item(
@@ -206,6 +327,7 @@ class WaMessagesStore:
                         "Item": {
                             "pk": {"S": f"req#{request_id}"},
                             "sk": {"S": "request"},
+                            "state": {"S": "sent"},
                             "wamid": {"S": wamid},
                             "expires_at": expires,
                             **gsi,

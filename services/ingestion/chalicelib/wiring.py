@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from chalicelib.inbound import InboundProcessor, MetaWebhook
     from chalicelib.inbound.ports import EventPublisher, EventSender, RateLimiter
     from chalicelib.store import WaMessagesStore
+    from parley.business_profile import BusinessProfile
     from parley.events import Event
     from parley.settings import IngestionSettings
 
@@ -67,6 +68,7 @@ class IngestionRuntime(ServiceRuntime["IngestionSettings"]):
         "eum_inbound",
         "publisher",
         "whatsapp_secret",
+        "profile",
     )
 
     def needs_ledger(self, event: Event) -> bool:
@@ -109,6 +111,13 @@ class IngestionRuntime(ServiceRuntime["IngestionSettings"]):
         )
 
     @cached_property
+    def profile(self) -> BusinessProfile:
+        """What the business tells its customers (BUSINESS_PROFILE)."""
+        from parley.business_profile import load_profile
+
+        return load_profile(self.settings.business_profile)
+
+    @cached_property
     def inbound(self) -> InboundProcessor:
         """Applies normalised inbound events (any channel's)."""
         from chalicelib.inbound import InboundProcessor
@@ -123,6 +132,7 @@ class IngestionRuntime(ServiceRuntime["IngestionSettings"]):
             number=self.settings.number,
             is_ours=self.settings.is_ours,
             logger=self.logger,
+            profile=self.profile,
         )
 
     @cached_property

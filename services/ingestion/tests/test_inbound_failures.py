@@ -69,3 +69,66 @@ def test_status_publish_failure_is_published_on_metas_retry(
     assert meta.post(payload).status_code == 200
     [event] = of_type(take(CONTEXT_QUEUE), "message.status")
     assert (event["payload"]["message_id"], event["payload"]["status"]) == (wamid, "delivered")
+
+
+# -------------------------------------------------------------- the claim's lease
+
+
+def _claim_left_by_a_dead_invocation(wamid: str, seconds_ago: float) -> None:
+    """The claim an invocation takes before it publishes, taken `seconds_ago`, never completed
+    nor released: the function died (timed out) between the claim and the publish."""
+    import time
+
+    from chalicelib.store import WaMessagesStore
+
+    store = WaMessagesStore("parley-local-wa-messages", clock=lambda: time.time() - seconds_ago)
+    assert store.claim_message(wamid)
+
+
+def test_metas_retry_after_a_dead_invocations_lease_is_processed(
+    meta: Any, customer: str, service: Service
+) -> None:
+    from chalicelib.store import CLAIM_LEASE_SECONDS
+
+    payload = personalise(load("text"), customer)
+    wamid = payload["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
+    _claim_left_by_a_dead_invocation(wamid, seconds_ago=CLAIM_LEASE_SECONDS + 5)
+
+    retried = meta.post(payload)
+
+    assert retried.status_code == 200 and retried.json_body["received"] == 1
+    assert len(of_type(take(CONTEXT_QUEUE), "message.received")) == 1
+    assert (
+        meta.post(payload).json_body["duplicates"] == 1
+    )  # completed: a later retry is a duplicate
+
+
+def test_a_retry_while_the_first_invocation_still_runs_is_asked_to_come_back(
+    meta: Any, customer: str, service: Service
+) -> None:
+    payload = personalise(load("text"), customer)
+    wamid = payload["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
+    _claim_left_by_a_dead_invocation(wamid, seconds_ago=1)
+
+    busy = meta.post(payload)
+
+    assert busy.status_code == 503 and busy.json_body["error"] == "message_in_progress"
+    assert take(CONTEXT_QUEUE) == []  # neither processed twice nor dropped: Meta retries later
+
+
+def test_an_aws_call_with_its_retries_ends_inside_the_webhooks_timeout() -> None:
+    """A webhook invocation never outlives its claim: every AWS call (retries included) ends
+    before the function's timeout, and the lease outlasts the function."""
+    import json
+    from pathlib import Path
+
+    from chalicelib.store import CLAIM_LEASE_SECONDS
+    from parley import aws
+
+    config = json.loads((Path(__file__).resolve().parents[1] / ".chalice/config.json").read_text())
+    webhook_timeout = config["lambda_timeout"]
+    built = aws._build("dynamodb", aws.DEFAULT_READ_TIMEOUT).meta.config
+
+    assert built.retries["total_max_attempts"] == aws.MAX_ATTEMPTS == 2
+    assert (built.connect_timeout, built.read_timeout) == (aws.CONNECT_TIMEOUT, 3.0)
+    assert aws.worst_case_seconds() < webhook_timeout < CLAIM_LEASE_SECONDS

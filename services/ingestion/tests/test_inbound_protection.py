@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from inbound_support import (
 )
 
 from infra.local.service_contract import Service
+from parley.business_profile import load_profile
 
 
 def text_webhook(customer: str, body: str) -> dict[str, Any]:
@@ -28,11 +30,17 @@ def text_webhook(customer: str, body: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(
-    ("word", "opted_out"),
-    [("STOP", True), (" baja ", True), ("Stop.", True), ("START", False), ("alta", False)],
+    ("word", "opted_out", "undo"),
+    [
+        ("STOP", True, "START"),
+        (" baja ", True, "ALTA"),
+        ("Stop.", True, "START"),
+        ("START", False, "STOP"),
+        ("alta", False, "BAJA"),
+    ],
 )
 def test_opt_keywords_are_recorded_confirmed_and_not_forwarded(
-    meta: Any, customer: str, word: str, opted_out: bool
+    meta: Any, customer: str, word: str, opted_out: bool, undo: str
 ) -> None:
     payload = text_webhook(customer, word)
     assert meta.post(payload).status_code == 200
@@ -44,6 +52,8 @@ def test_opt_keywords_are_recorded_confirmed_and_not_forwarded(
     assert confirmations[0]["origin"] == "system"
     assert confirmations[0]["to"] == customer
     assert confirmations[0]["reply_to"] == messages_of(payload)[0]["id"]
+    # In the keyword's language, naming the keyword that undoes it.
+    assert undo in confirmations[0]["text"]
 
 
 def test_opt_out_then_in(meta: Any, customer: str) -> None:
@@ -71,15 +81,23 @@ def tight_limit(service: Service, monkeypatch: pytest.MonkeyPatch) -> Iterator[i
     runtime.reset()
 
 
-def test_excess_messages_are_recorded_not_forwarded_and_noticed_once(
+def test_excess_messages_are_held_for_a_later_answer_and_noticed_once(
     meta: Any, customer: str, tight_limit: int
 ) -> None:
+    from chalicelib.inbound.processor import RATE_LIMIT_HOLD_SECONDS
+
     sent = [text_webhook(customer, f"mensaje {n}") for n in range(tight_limit + 4)]
     answers = [meta.post(payload) for payload in sent]
     assert all(a.status_code == 200 for a in answers)
     assert sum(a.json_body["rate_limited"] for a in answers) == 4
     forwarded = of_type(take(CONTEXT_QUEUE), "message.received")
-    assert [e["payload"]["text"] for e in forwarded] == [f"mensaje {n}" for n in range(3)]
+    # Every message is recorded (the notice promises an answer to what was sent); the ones over
+    # the limit carry the time from which context may answer them.
+    assert [e["payload"]["text"] for e in forwarded] == [f"mensaje {n}" for n in range(7)]
+    assert [e["payload"]["hold_until"] is None for e in forwarded] == [True] * 3 + [False] * 4
+    held = datetime.fromisoformat(forwarded[-1]["payload"]["hold_until"])
+    sent_at = datetime.fromisoformat(forwarded[-1]["payload"]["sent_at"])
+    assert (held - sent_at).total_seconds() >= RATE_LIMIT_HOLD_SECONDS
     replies = [e["payload"] for e in take(OUTBOUND_QUEUE)]
     notices = [r for r in replies if r["kind"] == "text"]
     assert len(notices) == 1 and notices[0]["origin"] == "system"
@@ -87,6 +105,19 @@ def test_excess_messages_are_recorded_not_forwarded_and_noticed_once(
     assert [r["kind"] for r in replies].count("read") == 4  # received, not answered
     last = messages_of(sent[-1])[0]
     assert float(contact(customer)["last_inbound_at"]["N"]) == float(last["timestamp"])
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [("hola, ¿me pueden ayudar con la solicitud?", "es"), ("hi, can you help me?", "en")],
+)
+def test_the_rate_limit_notice_is_in_the_language_the_customer_writes(
+    meta: Any, customer: str, tight_limit: int, text: str, language: str
+) -> None:
+    for _ in range(tight_limit + 2):
+        meta.post(text_webhook(customer, text))
+    notices = [e["payload"] for e in take(OUTBOUND_QUEUE) if e["payload"]["kind"] == "text"]
+    assert [n["text"] for n in notices] == [load_profile().say("ingestion.rate_limited", language)]
 
 
 def test_limit_is_per_sender(meta: Any, tight_limit: int) -> None:

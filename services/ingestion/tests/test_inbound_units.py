@@ -13,6 +13,7 @@ from inbound_support import FIXTURES, encode, load, sign
 
 from chalicelib.inbound import RedisTokenBucket, normalize_change_value, verify_signature
 from chalicelib.inbound.keywords import opt_keyword
+from chalicelib.inbound.language import guess_language
 from parley.errors import Unauthorized
 from parley.events import MessageReceivedEvent, MessageStatusEvent
 from parley.logs import conversation_ref
@@ -64,6 +65,25 @@ def test_keywords(text: str, opted_out: bool) -> None:
 @pytest.mark.parametrize("text", [None, "", "stop it", "no quiero baja", "STOPPED", "x" * 100])
 def test_not_keywords(text: str | None) -> None:
     assert opt_keyword(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("¿Cuándo cierra la convocatoria?", "es"),
+        ("hola necesito ayuda", "es"),
+        ("Quiero saber el costo", "es"),
+        ("What is the deadline for the fall?", "en"),
+        ("hi", "en"),
+        ("ok", "en"),  # unclear: English
+        ("", "en"),
+        (None, "en"),
+    ],
+)
+def test_the_language_of_a_message_is_guessed_for_the_rate_limit_notice(
+    text: str | None, language: str
+) -> None:
+    assert guess_language(text) == language
 
 
 @pytest.mark.parametrize("name", sorted(p.stem for p in FIXTURES.glob("*.json")))

@@ -237,7 +237,14 @@ def test_same_webhook_delivered_5_times_concurrently_gives_one_message_received(
 
     with ThreadPoolExecutor(max_workers=5) as pool:
         statuses = list(pool.map(deliver, range(5)))
-    assert statuses == [200] * 5
+    # One delivery processes the message; the others are duplicates (200) or, while the first
+    # still holds its claim, asked to come back (503): Meta retries those, nothing is dropped.
+    assert statuses.count(200) >= 1 and set(statuses) <= {200, 503}, statuses
+    for _ in range(statuses.count(503)):
+        assert (
+            requests.post(http_server, data=raw, headers=headers(raw), timeout=30).status_code
+            == 200
+        )
     received = of_type(take(CONTEXT_QUEUE, wait=1.0), "message.received")
     assert [e["payload"]["message_id"] for e in received] == [payload_id(payload)]
     assert len(take(MEDIA_QUEUE)) == 1

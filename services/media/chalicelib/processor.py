@@ -11,34 +11,26 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from parley.events import MediaProcessedEvent, MessageReceivedEvent, ReplyRequestedEvent
 from parley.logs import conversation_ref
 from parley.payloads import MediaAnalysis, MediaProcessed, ReplyRequested
 
+if TYPE_CHECKING:
+    from parley.business_profile import BusinessProfile
+
 PRODUCER = "media"
-# What the customer is told about media we refuse, by the fetcher's `customer_reason`. The
-# session's language is not known here, so both languages go in one short message.
-REJECTED: dict[str, str] = {
-    "too_large": "Sorry, that file is too large for WhatsApp replies here. Could you send a "
-    "smaller one, or type your question? / Lo siento, ese archivo es demasiado grande. "
-    "¿Puedes enviar uno más pequeño o escribir tu pregunta?",
-    "unsupported_type": "Sorry, I can't open that kind of file. Please send a PDF, Word, Excel, "
-    "image or voice note, or type your question. / Lo siento, no puedo abrir ese tipo de archivo. "
-    "Envía un PDF, Word, Excel, una imagen o una nota de voz, o escribe tu pregunta.",
-    "type_mismatch": "Sorry, that file isn't what its name says, so I didn't open it. Could you "
-    "send it again or type your question? / Lo siento, ese archivo no es lo que indica su "
-    "nombre y no lo abrí. ¿Puedes enviarlo de nuevo o escribir tu pregunta?",
-    "corrupt": "Sorry, that file seems damaged and I couldn't open it. Could you send it again? / "
-    "Lo siento, el archivo parece dañado y no pude abrirlo. ¿Puedes enviarlo de nuevo?",
-    "expired": "Sorry, that file is no longer available to me. Could you send it again? / "
-    "Lo siento, ese archivo ya no está disponible. ¿Puedes enviarlo de nuevo?",
+# What the customer is told about media we refuse: the profile's text per fetcher
+# `customer_reason`. The session's language is not known here, so both languages go in one message.
+REJECTED_TEXTS: dict[str, str] = {
+    "too_large": "media.rejected.too_large",
+    "unsupported_type": "media.rejected.unsupported_type",
+    "type_mismatch": "media.rejected.type_mismatch",
+    "corrupt": "media.rejected.corrupt",
+    "expired": "media.rejected.expired",
 }
-DEFAULT_REJECTED = (
-    "Sorry, I couldn't open that file. Could you send it again or type your question? / "
-    "Lo siento, no pude abrir ese archivo. ¿Puedes enviarlo de nuevo o escribir tu pregunta?"
-)
+OTHER_REJECTED = "media.rejected.other"
 Status = Literal["ok", "unavailable", "rejected"]
 
 
@@ -50,6 +42,7 @@ class MediaProcessor:
     events: Any  # topic publisher
     outbound: Any  # outbound.fifo sender
     logger: Any
+    profile: BusinessProfile  # what the customer is told
 
     def handle(self, event: MessageReceivedEvent) -> None:
         from chalicelib.fetch import MediaRejected
@@ -59,7 +52,7 @@ class MediaProcessor:
             stored = self.fetch(p)
         except MediaRejected as error:
             reason = error.customer_reason
-            self._tell(event, REJECTED.get(reason, DEFAULT_REJECTED), "rejected")
+            self._tell(event, self.rejected_text(reason), "rejected")
             self._publish(event, "rejected", reason=f"{reason}: {error.message}"[:500], told=True)
             return
         mime = stored.mime_type or (p.media.mime_type if p.media else None) or ""
@@ -75,6 +68,11 @@ class MediaProcessor:
         if result.confirmation:
             self._tell(event, result.confirmation, "confirm")
         self._publish(event, "ok", analysis=analysis_of(result), **common)
+
+    def rejected_text(self, reason: str) -> str:
+        """The answer to a refused file, English then Spanish (the language is not known)."""
+        key = REJECTED_TEXTS.get(reason, OTHER_REJECTED)
+        return " / ".join(self.profile.say(key, language) for language in ("en", "es"))
 
     def _publish(
         self,

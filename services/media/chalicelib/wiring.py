@@ -11,6 +11,7 @@ from parley.service import ServiceRuntime
 if TYPE_CHECKING:
     from chalicelib.fetch import S3MediaStore
     from chalicelib.processor import MediaProcessor
+    from parley.business_profile import BusinessProfile
     from parley.settings import MediaSettings
 
 
@@ -36,7 +37,7 @@ def _dependencies(s: MediaSettings) -> list[health.Dependency]:
 
 
 class MediaRuntime(ServiceRuntime["MediaSettings"]):
-    PARTS = ("store", "processor", "engines")
+    PARTS = ("store", "processor", "engines", "profile")
 
     def needs_ledger(self, event: Any) -> bool:
         """No: a media job stores one object per message (a redelivery downloads nothing) and
@@ -55,6 +56,13 @@ class MediaRuntime(ServiceRuntime["MediaSettings"]):
         from chalicelib.engines import build_engines, load_engine_settings
 
         return build_engines(load_engine_settings())
+
+    @cached_property
+    def profile(self) -> BusinessProfile:
+        """What the business tells its customers (BUSINESS_PROFILE)."""
+        from parley.business_profile import load_profile
+
+        return load_profile(self.settings.business_profile)
 
     @cached_property
     def processor(self) -> MediaProcessor:
@@ -91,7 +99,7 @@ class MediaRuntime(ServiceRuntime["MediaSettings"]):
             eum_origination_ids=eum_ids(s.business_numbers),
         )
         sources = build_sources(FetchSettings(), access)
-        store, engines = self.store, self.engines
+        store, engines, profile = self.store, self.engines, self.profile
 
         def read(stored: Any) -> bytes:
             got = aws.client("s3", read_timeout=30).get_object(Bucket=stored.bucket, Key=stored.key)
@@ -101,11 +109,12 @@ class MediaRuntime(ServiceRuntime["MediaSettings"]):
             fetch=lambda message: fetch_and_keep(message, sources, store),
             read=read,
             understand=lambda data, mime, kind, **kw: understand(
-                data, mime, kind, engines=engines, **kw
+                data, mime, kind, engines=engines, profile=profile, **kw
             ),
             events=self.publisher,
             outbound=self.sender(s.outbound_queue),
             logger=self.logger,
+            profile=profile,
         )
 
 

@@ -70,7 +70,9 @@ class GraphClient:
             )
         except requests.RequestException as exc:
             kind = "timed out" if isinstance(exc, requests.Timeout) else "connection failed"
-            raise api_error(None, http_status=None, message=f"{method} {relative} {kind}") from exc
+            error = api_error(None, http_status=None, message=f"{method} {relative} {kind}")
+            error.ambiguous = method == "POST" and _may_have_arrived(exc)
+            raise error from exc
         return _answer(response)
 
     def prepare(self) -> None:
@@ -101,6 +103,20 @@ def _pooled_session() -> Any:
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session
+
+
+def _may_have_arrived(exc: Exception) -> bool:
+    """False only when the request surely never left: the connection was never made."""
+    import requests
+    from urllib3.exceptions import NewConnectionError
+
+    if isinstance(exc, requests.ConnectTimeout):
+        return False
+    if isinstance(exc, requests.ConnectionError):
+        cause = exc.args[0] if exc.args else None
+        reason = getattr(cause, "reason", cause)
+        return not isinstance(reason, NewConnectionError)
+    return isinstance(exc, requests.Timeout)
 
 
 def _answer(response: Any) -> Json:

@@ -25,6 +25,10 @@ class Intent(_Strict):
     agent: str
     description: str = ""
     examples: dict[Language, list[str]]
+    # Knowledge-base documents about this intent: glob patterns on the document's file name, or
+    # `file#section` to name a section (`*.md#*application status*`); retrieval's best passages
+    # for a message are evidence of its intent.
+    documents: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _has_examples(self) -> Intent:
@@ -34,12 +38,16 @@ class Intent(_Strict):
 
 
 class Supervisor(_Strict):
-    """Routing: the intents, how sure the supervisor must be, and the fallback agent."""
+    """Routing: the intents, how sure the supervisor must be, and the fallback agent.
+
+    `min_confidence` is the platform's one definition of a low-confidence turn: the turn outcome
+    says whether it was low, so no other service keeps a number of its own."""
 
     intents: list[Intent]
-    min_confidence: float = Field(default=0.35, ge=0, le=1)
+    min_confidence: float = Field(ge=0, le=1)
     fallback_agent: str
     human_intent: str = "human"
+    out_of_scope_intent: str = "out_of_scope"  # answered with a redirect to what we can help with
     greeting_intents: list[str] = Field(default_factory=lambda: ["greeting", "goodbye"])
     tier: Tier = "fast"
 

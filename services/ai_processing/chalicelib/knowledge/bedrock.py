@@ -42,7 +42,7 @@ class BedrockKnowledgeBaseRetriever:
         try:
             response = self.client.retrieve(**self.request(query, k, collections))
         except Exception as exc:
-            raise _error(exc) from exc
+            raise dependency_error(exc, "Bedrock knowledge base retrieve") from exc
         return [_passage(result) for result in response.get("retrievalResults", [])][:k]
 
     def request(self, query: str, k: int, collections: Sequence[str] | None) -> dict[str, Any]:
@@ -61,9 +61,10 @@ class BedrockKnowledgeBaseRetriever:
         }
 
 
-def _error(exc: Exception) -> DependencyError:
+def dependency_error(exc: Exception, what: str) -> DependencyError:
+    """A failed Bedrock call as an error of the tree, by its error code."""
     code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__))
-    message = f"Bedrock knowledge base retrieve failed: {code}"
+    message = f"{what} failed: {code}"
     if code in _THROTTLED:
         return Throttled(message)
     if code in _PERMANENT:

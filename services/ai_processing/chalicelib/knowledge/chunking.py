@@ -1,9 +1,15 @@
-"""Chunking by headings and paragraphs with overlap.
+"""Chunking by headings and paragraphs with overlap; table rows as units.
 
 A chunk never spans two sections (its heading path is its citation). Inside a section, paragraphs
 are packed up to about `target` characters; the next chunk repeats the last ~`overlap` characters
 (cut at a word boundary) so an answer straddling a boundary is still found whole in one chunk. A
 paragraph longer than `target` is split by lines, then sentences, then words.
+
+A Markdown table (extracted as `cell | cell` lines under its header line) is kept whole for
+questions about the table, and each row is also a chunk of its own that names its columns and the
+table's heading: `Undergraduate Programs — Program: Nursing; Degree: B.S.N.; Credits: 128` (pairs
+separated as the extractors write CSV, XLSX and DOCX rows), so a look-up of one row finds that row
+with its headers.
 """
 
 from __future__ import annotations
@@ -23,10 +29,50 @@ def chunk_document(
     chunks: list[Chunk] = []
     for headings, group in groupby(document.blocks, key=lambda block: block.headings):
         section = section_label(headings, document.title)
-        blocks = [split_long(block.text, target) for block in group]
-        for text in pack(blocks, target, overlap):
+        caption = headings[-1] if headings else document.title
+        for text in _section_texts([block.text for block in group], caption, target, overlap):
             chunks.append(Chunk(key, document.title, section, text, len(chunks)))
     return chunks
+
+
+def _section_texts(blocks: list[str], caption: str, target: int, overlap: int) -> list[str]:
+    """One section's chunk texts in reading order: packed paragraphs, each table's rows after it."""
+    texts: list[str] = []
+    pending: list[list[str]] = []
+    for text in blocks:
+        pending.append(split_long(text, target))
+        rows = table_rows(text, caption)
+        if rows:
+            texts += pack(pending, target, overlap)
+            texts += rows
+            pending = []
+    return texts + pack(pending, target, overlap)
+
+
+def table_rows(text: str, caption: str = "") -> list[str]:
+    """Each data row of the tables in a block as `Header: value; Header: value`, after the
+    caption; none when the block holds no table (two or more `a | b` lines in a row)."""
+    rows: list[str] = []
+    run: list[list[str]] = []
+    for line in [*text.splitlines(), ""]:
+        cells = [cell.strip() for cell in line.split(" | ")]
+        if len(cells) > 1:
+            run.append(cells)
+            continue
+        if len(run) > 1:
+            rows += [_labelled(run[0], row, caption) for row in run[1:]]
+        run = []
+    return rows
+
+
+def _labelled(header: list[str], row: list[str], caption: str) -> str:
+    """`Caption — Header: value; Header: value` (as other formats' table rows are extracted)."""
+    if len(row) == len(header):  # (an empty cell was dropped by extraction: keep the row as is)
+        row = [
+            f"{name}: {value}" if name else value for name, value in zip(header, row, strict=True)
+        ]
+    cells = "; ".join(row)
+    return f"{caption} — {cells}" if caption else cells
 
 
 def section_label(headings: tuple[str, ...], title: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
+from collections.abc import Collection, Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
 
@@ -39,7 +40,8 @@ STOPWORDS: dict[Language, frozenset[str]] = {
         este esto estos fue fueron ha hay la las le les lo los mas me mi mis mucho muy más nada
         ni no nos o os otra otro para pero poco por porque que quien se ser si sin sobre son su
         sus también tanto te tiene tu tus un una uno unos usted ustedes y ya yo él
-        qué cómo cuándo dónde cuál cuánto cuánta cuántos cuántas"""
+        qué cómo cuándo dónde cuál cuánto cuánta cuántos cuántas
+        cuanto cuanta cuantos cuantas tambien"""
     ),
 }
 _SPANISH_MARKS = frozenset("ñ¿¡áéíóú")
@@ -49,11 +51,15 @@ def tokens(text: str) -> list[str]:
     return _TOKEN.findall(text.lower())
 
 
-def detect_language(text: str, default: Language = "en") -> Language:
-    """The language with more stopword hits (Spanish punctuation and letters count too)."""
+def detect_language(
+    text: str, default: Language = "en", also: Mapping[Language, Collection[str]] | None = None
+) -> Language:
+    """The language with more stopword hits (Spanish punctuation and letters count too; `also`
+    adds words that count like stopwords)."""
     words = tokens(text)
-    english = sum(word in STOPWORDS["en"] for word in words)
-    spanish = sum(word in STOPWORDS["es"] for word in words)
+    extra = also or {}
+    english = sum(word in STOPWORDS["en"] or word in extra.get("en", ()) for word in words)
+    spanish = sum(word in STOPWORDS["es"] or word in extra.get("es", ()) for word in words)
     spanish += sum(ch in _SPANISH_MARKS for ch in text.lower()) // 3
     if spanish == english:
         return default
@@ -91,14 +97,3 @@ def stems(text: str, language: Language, *, keep_stopwords: bool = False) -> lis
     if not keep_stopwords:
         words = [w for w in words if w not in STOPWORDS[language]]
     return [stem(word, language) for word in words]
-
-
-def query_stems(query: str) -> dict[Language, list[str]]:
-    """The query stemmed in each language, without the stopwords of either (unless it is nothing
-    but stopwords): the query's language is not known, and a stopword adds only noise."""
-    words = tokens(query)
-    content = [w for w in words if w not in STOPWORDS["en"] and w not in STOPWORDS["es"]]
-    result: dict[Language, list[str]] = {}
-    for language in LANGUAGES:
-        result[language] = list(dict.fromkeys(stem(word, language) for word in content or words))
-    return result

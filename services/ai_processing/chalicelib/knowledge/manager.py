@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.knowledge.chunking import chunk_document
 from chalicelib.knowledge.exceptions import DocumentRejected, IndexConflict
 from chalicelib.knowledge.extract import extract
-from chalicelib.knowledge.index import SCHEMA_VERSION, KnowledgeIndex
+from chalicelib.knowledge.index import SCHEMA_VERSION, KnowledgeIndex, embedding_text
 from chalicelib.knowledge.store import (
     DocumentError,
     Manifest,
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from chalicelib.knowledge.cache import IndexCache
-    from chalicelib.knowledge.embeddings import Embedder
+    from parley.embeddings import Embedder
 
 
 @dataclass(frozen=True)
@@ -144,8 +144,11 @@ class KnowledgeBaseIndexer:
             target=self.options.chunk_chars,
             overlap=self.options.chunk_overlap,
         )
-        vectors = self.embedder.embed([c.text for c in chunks]) if self.embedder else None
-        index.replace(stored.key, etag, chunks, vectors)
+        if self.embedder is None:
+            index.replace(stored.key, etag, chunks)
+            return
+        vectors = self.embedder.embed([embedding_text(c) for c in chunks])
+        index.replace(stored.key, etag, chunks, vectors, embedding_model=self.embedder.model)
 
     def _manifest(self, index: KnowledgeIndex, errors: list[DocumentError]) -> Manifest:
         version = new_version()

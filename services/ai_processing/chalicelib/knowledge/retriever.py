@@ -2,7 +2,8 @@
 
 One per container: it checks the manifest at most every `reload_seconds`, downloads a new version
 once into the container's cache and swaps it in; searches in flight finish on the old one. If S3
-cannot be reached it keeps answering from the version it has.
+cannot be reached it keeps answering from the version it has. With an embedder, a search is hybrid
+(BM25 and vector similarity fused: `search.py`).
 """
 
 from __future__ import annotations
@@ -12,17 +13,15 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from chalicelib.knowledge.embeddings import cosine
 from chalicelib.knowledge.index import Hit, KnowledgeIndex
+from chalicelib.knowledge.search import hybrid_search
 from parley.errors import DependencyError
 from parley.retrieval import Passage
 
 if TYPE_CHECKING:
     from chalicelib.knowledge.cache import IndexCache
-    from chalicelib.knowledge.embeddings import Embedder
     from chalicelib.knowledge.store import S3IndexStore
-
-RERANK_CANDIDATES = 4  # with embeddings, BM25's best k x this are reranked by similarity
+    from parley.embeddings import Embedder
 
 
 class SqliteFtsRetriever:
@@ -56,10 +55,9 @@ class SqliteFtsRetriever:
             self._refresh()
             if self._index is None:
                 return []
-            wanted = k * RERANK_CANDIDATES if self.embedder else k
-            hits = self._index.search(query, wanted, collections)
-            if self.embedder and hits:
-                hits = self._rerank(self._index, query, hits)[:k]
+            hits = hybrid_search(
+                self._index, query, k, collections, embedder=self.embedder, logger=self.logger
+            )
         return [_passage(hit) for hit in hits]
 
     def refresh(self) -> str | None:
@@ -85,28 +83,21 @@ class SqliteFtsRetriever:
             if self.logger is not None:
                 self.logger.warning("knowledge index check failed", extra={"reason": str(exc)})
             return  # keep serving the version we have; check again on the next search
-        previous, self._index = self._index, KnowledgeIndex(path, readonly=True)
+        loaded = KnowledgeIndex(path, readonly=True)
+        loaded.warm()
+        previous, self._index = self._index, loaded
         self.version, self._checked_at = manifest.version, now
         if previous is not None:
             previous.close()
         if self.logger is not None:
-            self.logger.info("knowledge index loaded", extra={"version": manifest.version})
+            self.logger.info("knowledge index loaded", extra=self._loaded(self._index))
 
-    def _rerank(self, index: KnowledgeIndex, query: str, hits: list[Hit]) -> list[Hit]:
-        """Half BM25 (scaled to the best hit), half cosine similarity to the query."""
-        assert self.embedder is not None
-        vectors = index.vectors([hit.chunk_id for hit in hits])
-        if not vectors:
-            return hits
-        [query_vector] = self.embedder.embed([query])
-        best = max(hit.score for hit in hits) or 1.0
-
-        def blended(hit: Hit) -> float:
-            vector = vectors.get(hit.chunk_id)
-            similarity = cosine(query_vector, vector) if vector else 0.0
-            return 0.5 * hit.score / best + 0.5 * similarity
-
-        return sorted(hits, key=blended, reverse=True)
+    def _loaded(self, index: KnowledgeIndex) -> dict[str, object]:
+        """What a newly loaded version searches with (BM25 alone until vectors of the
+        configured model are built)."""
+        model = self.embedder.model if self.embedder else None
+        hybrid = model is not None and index.embedding_model == model
+        return {"version": self.version, "vectors": index.embedding_model, "hybrid": hybrid}
 
 
 def _passage(hit: Hit) -> Passage:

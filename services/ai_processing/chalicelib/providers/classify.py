@@ -1,25 +1,30 @@
-"""Intent classification for the local provider: TF-IDF cosine between the message and each intent's
-examples from the agents configuration (Snowball stems in English and Spanish, accent-folded), so
-`matrícula`, `matricula` and `tuition` examples all count."""
+"""Intent classification. Locally: TF-IDF cosine between the message and each intent's examples from
+the agents configuration (Snowball stems in English and Spanish, accent-folded), so `matrícula`,
+`matricula` and `tuition` examples all count. With a model: the prompt that asks for a structured
+answer (JSON with the intent and the model's confidence) and its validation."""
 
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
-from chalicelib.knowledge.language import STOPWORDS, stem, tokens
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from chalicelib.knowledge.language import tokens
+from chalicelib.providers.question import topic_words, word_stems
 
 _CENTROID_WEIGHT = 0.3  # the best single example decides most; the intent's vocabulary helps
 
 
 def features(text: str) -> Counter[str]:
-    """Stems of the text's content words in both languages (all words when it has no others)."""
-    words = tokens(text)
-    content = [w for w in words if w not in STOPWORDS["en"] and w not in STOPWORDS["es"]]
+    """Stems of the text's topic words in both languages (fillers and chat shorthand handled as
+    in question.py); all its words when it has no others."""
+    words = topic_words(text) or tokens(text)
     counts: Counter[str] = Counter()
-    for word in content or words:
-        counts.update({stem(word, "en"), stem(word, "es")})
+    for word in words:
+        counts.update(word_stems(word))
     return counts
 
 
@@ -77,3 +82,41 @@ def _cosine(a: dict[str, float], b: dict[str, float]) -> float:
     dot = sum(w * b.get(t, 0.0) for t, w in a.items())
     norm = math.sqrt(sum(w * w for w in a.values())) * math.sqrt(sum(w * w for w in b.values()))
     return dot / norm if norm else 0.0
+
+
+class Classification(BaseModel):
+    """A model's answer to the supervisor: `{"intent": "...", "confidence": 0.0-1.0}`."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    intent: str = Field(min_length=1, max_length=64)
+    confidence: float = Field(ge=0.0, le=1.0)
+
+
+def classification_prompt(intents: Sequence[tuple[str, str]]) -> str:
+    """The system prompt that asks a model for a structured classification."""
+    lines = "\n".join(f"- {name}: {description}" for name, description in intents)
+    return (
+        "Classify the customer's message into exactly one of the intents below. Reply with one "
+        'JSON object and nothing else: {"intent": "<intent name>", "confidence": <a number from '
+        "0 to 1: how sure you are>}.\n"
+        f"Intents:\n{lines}"
+    )
+
+
+_JSON_OBJECT = re.compile(r"\{.*?\}", re.DOTALL)
+
+
+def parse_classification(answer: str, intents: Sequence[str]) -> tuple[str, float] | None:
+    """`(intent, confidence)` from the model's answer (a JSON object, possibly fenced or with
+    words around it), or None when it is not valid or names no known intent."""
+    for match in _JSON_OBJECT.finditer(answer):
+        try:
+            parsed = Classification.model_validate_json(match.group(0))
+        except ValidationError:
+            continue
+        name = parsed.intent.strip().lower()
+        if name in intents:
+            return name, parsed.confidence
+        return None
+    return None

@@ -1,22 +1,25 @@
 """`LocalChatModel`: the offline default. A deterministic retrieval-and-rules engine that plays the
 model's part in the agent loop without a network:
 
-1. a new customer message: small talk gets a reply; a request for a person calls
-   `handoff_to_human` (when offered); anything else calls `search_knowledge` with the question
-   (or, with no search tool, gets the out-of-scope reply);
-2. tool results present: an answer composed from the passages' best sentences, in the customer's
-   language, naming the source documents; or an honest "I could not find that" and the offer of a
-   person when the passages do not answer the question.
+1. a new customer message (or a burst of them): small talk gets a reply; a request for a person
+   calls `handoff_to_human` (when offered); anything else calls `search_knowledge` with the
+   question the turn asks (greetings and fillers dropped, a follow-up completed with the earlier
+   question's topic) or, with no search tool, gets the out-of-scope reply;
+2. tool results present: the question is analysed (what kind of answer it wants), the passages'
+   units scored (extractive.py) and a decision taken (decision.py): an answer quoting the best
+   units in the customer's language (with a lead sentence in that language when the passage is in
+   the other one), one clarifying question with the cases as reply buttons, or an honest "I could
+   not find that" with the offer of a person.
 """
 
 from __future__ import annotations
 
 import hashlib
-import posixpath
 from collections.abc import Sequence
 
 from chalicelib.knowledge.language import Language, detect_language
-from chalicelib.providers import extractive, phrases
+from chalicelib.providers import compose, decision, dialogue, extractive, phrases
+from chalicelib.providers.question import analyse
 from chalicelib.providers.tooling import HANDOFF_TOOL, SEARCH_TOOL, parse_passages, query_argument
 from parley.chat import ChatMessage, ChatRequest, ChatResponse, ToolCall, ToolSpec
 from parley.retrieval import Passage
@@ -25,16 +28,16 @@ MODEL_NAME = "parley-local"
 
 
 class LocalChatModel:
-    """Answers from retrieved passages; `threshold` is the share of the question's words the best
-    sentence must contain for the passages to count as an answer."""
+    """Answers from retrieved passages (at most `max_sentences` units quoted)."""
 
-    def __init__(self, *, threshold: float = 0.5, max_sentences: int = 3) -> None:
-        self._threshold = threshold
+    def __init__(self, *, max_sentences: int = 3, max_chars: int = 500) -> None:
         self._max_sentences = max_sentences
+        self._max_chars = max_chars
 
     def complete(self, request: ChatRequest) -> ChatResponse:
-        question, results = _current_turn(request.messages)
-        language = _language(request, question)
+        said, earlier, results = _current_turn(request.messages)
+        question = dialogue.resolve(dialogue.question_of(said.splitlines()), earlier)
+        language = _language(request, said)
         if results:
             return self._answer(question, results, language, request)
         return _first_step(question, language, request.tools)
@@ -54,17 +57,13 @@ class LocalChatModel:
             return _text(f"{phrases.reply('tool_result', language)}\n{body}", request)
         return _text(self._compose(question, passages, language), request)
 
-    def _compose(self, question: str, passages: Sequence[Passage], language: Language) -> str:
+    def _compose(self, text: str, passages: Sequence[Passage], language: Language) -> str:
+        question = analyse(text)
         scored = extractive.score(question, passages, language)
-        chosen = extractive.select(scored, threshold=self._threshold, limit=self._max_sentences)
-        if not chosen:
-            return phrases.reply("unknown", language)
-        body = " ".join(c.text for c in chosen)
-        if all(c.language != language for c in chosen):
-            body = f"{body} {phrases.reply('foreign', language)}"
-        documents = list(dict.fromkeys(posixpath.basename(c.document) for c in chosen))
-        label = phrases.reply("source" if len(documents) == 1 else "sources", language)
-        return f"{body}\n\n{label}: {', '.join(documents)}"
+        chosen = decision.decide(
+            question, scored, language=language, limit=self._max_sentences, chars=self._max_chars
+        )
+        return compose.reply_text(chosen, question, language)
 
 
 def _first_step(question: str, language: Language, tools: Sequence[ToolSpec]) -> ChatResponse:
@@ -76,25 +75,30 @@ def _first_step(question: str, language: Language, tools: Sequence[ToolSpec]) ->
     kind = phrases.small_talk(question)
     if kind:
         return _plain(phrases.reply(kind, language))
+    if phrases.is_filler(question):
+        return _plain(phrases.reply("go_ahead", language))
     search = offered.get(SEARCH_TOOL)
     if search is not None and question.strip():
-        return _call(SEARCH_TOOL, {query_argument(search): question.strip()}, question)
+        query = " ".join(question.split())
+        return _call(SEARCH_TOOL, {query_argument(search): query}, question)
     return _plain(phrases.reply("out_of_scope", language))
 
 
-def _current_turn(messages: Sequence[ChatMessage]) -> tuple[str, list[ChatMessage]]:
-    """The customer's latest message and the tool results that followed it."""
+def _current_turn(messages: Sequence[ChatMessage]) -> tuple[str, list[str], list[ChatMessage]]:
+    """The customer's latest message, their earlier ones (oldest first) and the tool results
+    that followed the latest."""
     for index in range(len(messages) - 1, -1, -1):
         if messages[index].role == "user":
             later = messages[index + 1 :]
-            return messages[index].content, [m for m in later if m.role == "tool"]
-    return "", [m for m in messages if m.role == "tool"]
+            earlier = [m.content for m in messages[:index] if m.role == "user"]
+            return messages[index].content, earlier, [m for m in later if m.role == "tool"]
+    return "", [], [m for m in messages if m.role == "tool"]
 
 
-def _language(request: ChatRequest, question: str) -> Language:
+def _language(request: ChatRequest, said: str) -> Language:
     if request.language in ("en", "es"):
         return request.language
-    return detect_language(question, default=phrases.small_talk_language(question) or "en")
+    return detect_language(said, default=phrases.small_talk_language(said) or "en")
 
 
 def _called_tools(messages: Sequence[ChatMessage]) -> dict[str, str]:

@@ -23,6 +23,7 @@ class SearchKnowledge:
         "from; cite the document in the answer."
     )
     arguments: ClassVar[type[BaseModel]] = SearchArgs
+    personal_data: ClassVar[bool] = False
 
     def run(self, args: SearchArgs, ctx: ToolContext) -> ToolResult:
         try:
@@ -57,6 +58,7 @@ class HandoffToHuman:
         "customer asks for a person or when you cannot help."
     )
     arguments: ClassVar[type[BaseModel]] = HandoffArgs
+    personal_data: ClassVar[bool] = False
 
     def run(self, args: HandoffArgs, ctx: ToolContext) -> ToolResult:
         return ToolResult({"status": "handoff_requested"}, handoff_reason=args.reason)

@@ -14,12 +14,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.agents.schema import AgentConfig, AgentsConfig
+from chalicelib.providers import dialogue
 from chalicelib.response_cache import CachedAnswer, ResponseCache, cache_key
 from chalicelib.tools import MalformedToolCall, ToolContext, ToolFailed, ToolRegistry
 from chalicelib.turns.agent import AgentOutcome, AgentRunner, Conversation
-from chalicelib.turns.guardrails import check_output, choices, redact, used_sources
+from chalicelib.turns.guardrails import (
+    asks_for_instructions,
+    check_output,
+    choices,
+    redact,
+    turn_vault,
+    used_sources,
+)
 from chalicelib.turns.language import detect_language
-from chalicelib.turns.messages import OFFER_BUTTONS, say
+from chalicelib.turns.messages import offer_buttons, say
 from chalicelib.turns.outcome import (
     Stopwatch,
     TurnOutcome,
@@ -32,7 +40,8 @@ from parley.chat import ChatMessage, ChatModel
 from parley.errors import DependencyError, ParleyError
 from parley.events import EventBase, TurnRequestedEvent
 from parley.logs import conversation_ref
-from parley.payloads import ContextMessage
+from parley.payloads import ContextMessage, TurnRequested
+from parley.redaction import PiiVault
 from parley.retrieval import Retriever
 
 
@@ -55,17 +64,30 @@ class TurnDeps:
 _MEDIA_TAG = re.compile(r"^\[(?:image|audio|video|document|sticker|voice)\]\s*")
 
 
-def _texts(messages: list[ContextMessage]) -> str:
+def _said(messages: list[ContextMessage]) -> list[str]:
     parts = [
         m.text or _MEDIA_TAG.sub("", m.media_note or "") for m in messages if m.role == "customer"
     ]
-    return "\n".join(p for p in parts if p).strip()
+    return [p.strip() for p in parts if p and p.strip()]
 
 
-def _history(messages: list[ContextMessage], keep: int) -> list[ChatMessage]:
+def _texts(messages: list[ContextMessage]) -> str:
+    return "\n".join(_said(messages))
+
+
+def _question(turn: TurnRequested) -> str:
+    """What the turn asks: the burst's question (greetings and fillers dropped), a follow-up
+    completed with the customer's earlier question."""
+    earlier = [m.text for m in turn.history if m.role == "customer" and m.text]
+    return dialogue.resolve(dialogue.question_of(_said(turn.messages)), earlier)
+
+
+def _history(messages: list[ContextMessage], keep: int, vault: PiiVault) -> list[ChatMessage]:
     recent = messages[-keep:] if keep else []
     return [
-        ChatMessage(role="user" if m.role == "customer" else "assistant", content=redact(m.text))
+        ChatMessage(
+            role="user" if m.role == "customer" else "assistant", content=redact(m.text, vault)
+        )
         for m in recent
         if m.text or m.media_note
     ]
@@ -82,7 +104,9 @@ def _failure_reason(error: BaseException) -> str:
 class TurnHandler:
     def __init__(self, deps: TurnDeps) -> None:
         self.deps = deps
-        self.supervisor = Supervisor(deps.config, deps.model, deps.use_model_routing)
+        self.supervisor = Supervisor(
+            deps.config, deps.model, deps.use_model_routing, retriever=deps.retriever
+        )
         self.runner = AgentRunner(deps.model, deps.tools, deps.config.limits)
 
     def __call__(self, event: TurnRequestedEvent) -> None:
@@ -99,38 +123,54 @@ class TurnHandler:
 
     def decide(self, event: TurnRequestedEvent, watch: Stopwatch) -> TurnOutcome:
         turn = event.payload
+        vault = turn_vault(event.conversation)  # this turn's placeholders and their values
         with watch.stage("guard_in"):
-            text = redact(_texts(turn.messages))
-            language = detect_language(text, turn.session.language)
+            text = redact(_texts(turn.messages), vault)
+            question = redact(_question(turn), vault) if text else ""
+            language = detect_language(question or text, turn.session.language)
         if not text:
             return TurnOutcome(say("withheld", language), language, intent="empty")
         with watch.stage("route"):
-            route = self.supervisor.route(text, language)
-        early = self._early_exit(route, turn.session.low_confidence_streak, language)
+            route = self.supervisor.route(question, language)
+        early = self._early_exit(route, turn.session.low_confidence_streak, language, text)
         if early is not None:
             return early
         agent = self.deps.config.agent(route.agent)
         convo = Conversation(
-            summary=redact(turn.summary),
-            history=_history(turn.history, self.deps.config.limits.history_messages),
+            summary=redact(turn.summary, vault),
+            history=_history(turn.history, self.deps.config.limits.history_messages, vault),
             text=text,
             language=language,
+            vault=vault,
         )
         with watch.stage("answer"):
-            outcome = self._answer(agent, route, convo, event, watch)
+            outcome = self._answer(agent, route, convo, question, event)
         return outcome
 
-    def _early_exit(self, route: Route, streak: int, language: str) -> TurnOutcome | None:
+    def _low(self, route: Route) -> bool:
+        return route.confidence < self.deps.config.supervisor.min_confidence
+
+    def _early_exit(
+        self, route: Route, streak: int, language: str, text: str
+    ) -> TurnOutcome | None:
+        sup = self.deps.config.supervisor
+        low = self._low(route)
         base = TurnOutcome(
-            "", language, intent=route.intent, agent=route.agent, confidence=route.confidence
+            "",
+            language,
+            intent=route.intent,
+            agent=route.agent,
+            confidence=route.confidence,
+            low_confidence=low,
         )
-        if route.intent == self.deps.config.supervisor.human_intent:
+        if route.intent == sup.human_intent and not low:  # a guess is no request for a person
             return replace(base, text=say("handoff", language), handoff="customer_request")
-        low = route.confidence < self.deps.config.supervisor.min_confidence
         if low and streak >= 1:
             detail = f"low confidence {streak + 1} turns in a row"
             text = say("low_confidence", language)
             return replace(base, text=text, handoff="low_confidence", handoff_detail=detail)
+        if route.intent == sup.out_of_scope_intent and not asks_for_instructions(text):
+            return replace(base, text=say("out_of_scope", language))  # what we help with
         return None
 
     def _answer(
@@ -138,10 +178,10 @@ class TurnHandler:
         agent: AgentConfig,
         route: Route,
         convo: Conversation,
+        question: str,
         event: TurnRequestedEvent,
-        watch: Stopwatch,
     ) -> TurnOutcome:
-        key = self._cache_key(agent, route, convo)
+        key = self._cache_key(agent, route, convo, question)
         cached = self.deps.cache.get(key) if key and self.deps.cache else None
         if cached is not None:
             return self._from_cache(cached, route, convo.language)
@@ -152,7 +192,7 @@ class TurnHandler:
         except Exception as error:
             return self._holding(route, convo.language, error)
         outcome = self._from_agent(result, agent, route, convo.language)
-        if key and self.deps.cache and outcome.sources and not outcome.handoff:
+        if key and self.deps.cache and result.kb_only and outcome.sources and not outcome.handoff:
             self.deps.cache.put(
                 key,
                 CachedAnswer(
@@ -173,6 +213,7 @@ class TurnHandler:
             intent=route.intent,
             agent=agent.name,
             confidence=route.confidence,
+            low_confidence=self._low(route),
             input_tokens=result.input_tokens,
             output_tokens=result.output_tokens,
         )
@@ -188,7 +229,7 @@ class TurnHandler:
             return replace(
                 base,
                 text=say("no_information", language),
-                buttons=list(OFFER_BUTTONS[language]),
+                buttons=offer_buttons(language),
             )
         if not result.text:
             return replace(
@@ -200,20 +241,21 @@ class TurnHandler:
         body, buttons = choices(result.text)
         sources = used_sources(body, result.sources)
         if result.searched and not sources and not buttons and body.endswith("?"):
-            buttons = list(OFFER_BUTTONS[language])  # an honest "not found" offering a person
+            buttons = offer_buttons(language)  # an honest "not found" offering a person
         checked = check_output(
             body,
             system_prompt=agent.system_prompt,
             sources=sources,
             language=language,
             max_chars=self.deps.config.limits.max_reply_chars,
+            allowed=result.own_values,
         )
         return replace(
             base,
             text=checked.text,
             buttons=buttons,
             sources=sources,
-            problems=checked.problems,
+            problems=[*result.problems, *checked.problems],
         )
 
     def _holding(self, route: Route, language: str, error: BaseException) -> TurnOutcome:
@@ -226,6 +268,7 @@ class TurnHandler:
             intent=route.intent,
             agent=route.agent,
             confidence=route.confidence,
+            low_confidence=self._low(route),
             handoff=_failure_reason(error),
             handoff_detail=code,
         )
@@ -238,16 +281,22 @@ class TurnHandler:
             intent=route.intent,
             agent=route.agent,
             confidence=route.confidence,
+            low_confidence=self._low(route),
             sources=list(cached.sources),
             cached=True,
         )
 
-    def _cache_key(self, agent: AgentConfig, route: Route, convo: Conversation) -> str | None:
+    def _cache_key(
+        self, agent: AgentConfig, route: Route, convo: Conversation, question: str
+    ) -> str | None:
+        """Keyed on the question the turn asks (a follow-up's completed question)."""
         version = getattr(self.deps.retriever, "version", None)
         greeting = route.intent in self.deps.config.supervisor.greeting_intents
         if not version or greeting or "search_knowledge" not in agent.tools:
             return None
-        return cache_key(convo.text, str(version), agent.name, convo.language)
+        if not convo.cacheable:  # personal data, or a follow-up of the conversation
+            return None
+        return cache_key(question, str(version), agent.name, convo.language)
 
     def _tool_context(
         self, event: TurnRequestedEvent, agent: AgentConfig, convo: Conversation

@@ -30,6 +30,7 @@ class TurnOutcome:
     intent: str | None = None
     agent: str | None = None
     confidence: float | None = None
+    low_confidence: bool | None = None  # below the agents configuration's min_confidence
     sources: list[Passage] = field(default_factory=list)
     handoff: HandoffReason | None = None
     handoff_detail: str | None = None
@@ -116,6 +117,7 @@ def completed_event(turn: TurnRequestedEvent, outcome: TurnOutcome) -> TurnCompl
         intent=outcome.intent,
         agent=outcome.agent,
         confidence=outcome.confidence,
+        low_confidence=outcome.low_confidence,
         language=outcome.language,
         sources=[
             Source(document=p.document, section=p.section or None, score=p.score)

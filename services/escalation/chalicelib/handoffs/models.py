@@ -92,7 +92,7 @@ class Handoff(BaseModel):
     detail: str | None = None
     topic: str | None = None
     priority: Priority = "normal"
-    team: str = "admissions"
+    team: str = "default"  # the policy's team for the hand-off; "default" reaches its default list
     language: str = "en"
     signals: list[SignalRecord] = Field(default_factory=list)
     summary: str | None = None

@@ -4,6 +4,10 @@ One YAML file (`escalation_policy.yaml` shipped with the service, or an S3 overr
 `loader`) validated by these pydantic models. Patterns are Python regular expressions over the
 normalised text (`text.normalise`: lower case, no accents), compiled when the file is loaded so
 a broken pattern stops the load with its name.
+
+What the customer reads comes from the business profile (`parley.business_profile`, texts
+`escalation.*`); a policy may still carry its own texts (the optional `reply`, `fallback`,
+`in_hours`, `out_of_hours`, `expired_message`, `resumed_message`), which then win.
 """
 
 from __future__ import annotations
@@ -108,12 +112,13 @@ class SensitiveTopic(_Strict):
 class SelfHarmPolicy(_Strict):
     """Self-harm: recall first. The detector's reviewed phrases live in code (`selfharm.py`);
     a business may add patterns but not remove them. Only an exact benign idiom exempts a
-    message. The reply is fixed, reviewed text, never generated; `{contacts}` receives the crisis
-    contacts of the customer's country."""
+    message. The reply is fixed, reviewed text, never generated (the profile's
+    `escalation.self_harm` unless `reply` is set); `{contacts}` receives the crisis contacts of the
+    customer's country."""
 
     benign_idioms: list[str] = Field(default_factory=list)
     extra_patterns: PatternSet = Field(default_factory=PatternSet)
-    reply: dict[Language, str]
+    reply: dict[Language, str] = Field(default_factory=dict)
     reviewed_by: str = Field(min_length=2)
     reviewed_on: date
 
@@ -138,12 +143,13 @@ class CrisisContact(_Strict):
 
 class CrisisContacts(_Strict):
     """Crisis lines and emergency numbers per country (ISO 3166 alpha-2), chosen from the
-    customer's WhatsApp id (its calling code), else `default_country`."""
+    customer's WhatsApp id (its calling code), else `default_country`. `fallback` (default: the
+    profile's `escalation.crisis_fallback`) stands in for a country with no contacts listed."""
 
     default_country: str = Field(pattern=r"^[A-Z]{2}$")
     calling_codes: dict[str, str]
     contacts: dict[str, list[CrisisContact]]
-    fallback: dict[Language, str]
+    fallback: dict[Language, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _default_is_covered(self) -> CrisisContacts:
@@ -231,11 +237,12 @@ class Sla(_Strict):
 
 
 class HoldingMessages(_Strict):
-    """What the customer reads while waiting; placeholders: {wait_minutes}, {max_wait_minutes},
-    {next_opening}, {phone}, {email}, {business}."""
+    """How else to reach the business while the customer waits (`phone`, `email`), and texts that
+    replace the profile's `escalation.holding.*`; placeholders: {wait_minutes},
+    {max_wait_minutes}, {next_opening}, {phone}, {email}, {business}."""
 
-    in_hours: dict[Language, str]
-    out_of_hours: dict[Language, str]
+    in_hours: dict[Language, str] = Field(default_factory=dict)
+    out_of_hours: dict[Language, str] = Field(default_factory=dict)
     phone: str
     email: str
 
@@ -275,21 +282,23 @@ class Notifications(_Strict):
 
 
 class DeskSettings(_Strict):
-    """The human desk: whom notifications reach (per team, `default` for the rest), what the
-    customer reads when a hand-off expires unclaimed or the assistant takes over again, and the
-    approved WhatsApp templates agents may send outside the 24-hour window."""
+    """The human desk: whom notifications reach (per team, `default` for the rest), texts that
+    replace the profile's `escalation.expired` / `escalation.resumed` (a hand-off expired
+    unclaimed, the assistant takes over again), and the approved WhatsApp templates agents may
+    send outside the 24-hour window."""
 
     team_emails: dict[str, list[str]] = Field(default_factory=dict)
     supervisor_emails: list[str] = Field(default_factory=list)
-    expired_message: dict[Language, str]
-    resumed_message: dict[Language, str]
+    expired_message: dict[Language, str] = Field(default_factory=dict)
+    resumed_message: dict[Language, str] = Field(default_factory=dict)
     templates: list[TemplateMessage] = Field(default_factory=list)
 
 
 class EscalationPolicy(_Strict):
     """The whole file."""
 
-    business: str
+    # {business} in a policy's own holding texts (default: the profile's name).
+    business: str | None = None
     languages: list[Language] = Field(default_factory=lambda: list[Language](["en", "es"]))
     default_language: Language = "en"
     thresholds: Thresholds = Field(default_factory=Thresholds)
@@ -323,7 +332,7 @@ class EscalationPolicy(_Strict):
             ("desk.resumed_message", self.desk.resumed_message),
         ):
             missing = set(self.languages) - set(texts)
-            if missing:
+            if texts and missing:  # none at all: the profile's text
                 raise ValueError(f"{field} lacks languages {sorted(missing)}")
         return self
 

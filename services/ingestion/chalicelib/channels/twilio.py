@@ -72,11 +72,11 @@ class FormParams(dict[str, list[str]]):
 
 def decode_form(raw_body: bytes | str) -> FormParams:
     """Parse `application/x-www-form-urlencoded`, keeping blank values (Twilio signs `Body=`)."""
-    text = raw_body.decode("utf-8") if isinstance(raw_body, bytes) else raw_body
     params = FormParams()
     try:
+        text = raw_body.decode("utf-8") if isinstance(raw_body, bytes) else raw_body
         pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text))
-    except ValueError as error:
+    except ValueError as error:  # UnicodeDecodeError too
         raise InvalidInput("the body is not a form") from error
     for name, value in pairs:
         params.setdefault(name, []).append(value)
@@ -108,9 +108,14 @@ def parse_twilio_form(
     number is the configured one whose `twilio_from` is the business side's address."""
     try:
         form = TwilioForm.from_fields(fields)
-    except ValueError as error:
+        return _twilio_events(form, numbers, received_at or datetime.now(UTC))
+    except ValueError as error:  # pydantic's ValidationError too: fields that form no event
         raise InvalidInput(f"not a Twilio webhook: {error}") from error
-    at = received_at or datetime.now(UTC)
+
+
+def _twilio_events(
+    form: TwilioForm, numbers: Mapping[str, BusinessNumber], at: datetime
+) -> list[InboundEvent]:
     if form.is_status_callback:
         status = to_message_status(form, at)
         if status is None:

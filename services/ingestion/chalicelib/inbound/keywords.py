@@ -1,4 +1,5 @@
-"""Opt-out / opt-in keywords (STOP/BAJA, START/ALTA) and the short confirmation each gets."""
+"""Opt-out / opt-in keywords (STOP/BAJA, START/ALTA) and the confirmation each gets: the
+business profile's `ingestion.opted_out` / `ingestion.opted_in`, in the keyword's language."""
 
 from __future__ import annotations
 
@@ -10,14 +11,18 @@ _PUNCTUATION = ".!¡¿?,;:\"'"
 @dataclass(frozen=True)
 class Keyword:
     opted_out: bool
-    confirmation: str
+    language: str
+
+    @property
+    def confirmation_key(self) -> str:
+        return "ingestion.opted_out" if self.opted_out else "ingestion.opted_in"
 
 
 KEYWORDS: dict[str, Keyword] = {
-    "STOP": Keyword(True, "You will not receive more messages from us. Send START to undo."),
-    "BAJA": Keyword(True, "No recibirás más mensajes nuestros. Envía ALTA para deshacerlo."),
-    "START": Keyword(False, "You will receive our messages again. Send STOP to opt out."),
-    "ALTA": Keyword(False, "Volverás a recibir nuestros mensajes. Envía BAJA para darte de baja."),
+    "STOP": Keyword(True, "en"),
+    "BAJA": Keyword(True, "es"),
+    "START": Keyword(False, "en"),
+    "ALTA": Keyword(False, "es"),
 }
 
 

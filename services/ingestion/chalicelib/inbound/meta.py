@@ -46,9 +46,14 @@ def verify_signature(raw: bytes, header: str | None, app_secret: object) -> None
 
 def parse_json(raw: bytes) -> Any:
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=_not_json)
     except (ValueError, UnicodeDecodeError) as error:  # JSONDecodeError is a ValueError
         raise InvalidInput(f"body is not JSON: {error}") from error
+
+
+def _not_json(constant: str) -> Any:
+    # Python accepts NaN/Infinity, JSON does not: an event carrying one could not be serialised
+    raise ValueError(f"{constant} is not a JSON value")
 
 
 class MetaWebhook:

@@ -249,6 +249,7 @@ def _status(raw: Mapping[str, Any], phone_number_id: str) -> MessageStatusEvent 
         status=status.status,
         recipient=recipient,
         at=status.timestamp or datetime.now(UTC),
+        request_id=status.biz_opaque_callback_data,  # the sender's request id, echoed by Meta
         errors=[
             DeliveryError(code=e.code, title=e.title or e.message, details=e.details)
             for e in status.errors

@@ -12,13 +12,22 @@ template once.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
 
 from chalicelib.inbound.keywords import opt_keyword
+from chalicelib.inbound.language import guess_language
 from chalicelib.inbound.normalize import PRODUCER, InboundEvent, event_id
-from chalicelib.inbound.ports import EventPublisher, EventSender, InboundStore, RateLimiter
+from chalicelib.inbound.ports import (
+    EventPublisher,
+    EventSender,
+    InboundStore,
+    MessageInProgress,
+    RateLimiter,
+)
 from parley.errors import DependencyError
 from parley.events import (
     MessageReceivedEvent,
@@ -26,16 +35,18 @@ from parley.events import (
     ReplyRequestedEvent,
     split_conversation_key,
 )
-from parley.logs import conversation_ref
+from parley.logs import conversation_ref, message_ref
 from parley.payloads import MessageReceived, ReplyRequested, TemplateMessage
 from parley.settings import BusinessNumber
 
+if TYPE_CHECKING:
+    from parley.business_profile import BusinessProfile
+
 MEDIA_KINDS = frozenset({"image", "audio", "video", "document", "sticker"})
 REENGAGEMENT_REQUIRED = 131047  # outside the 24 h window: only a template gets through
-RATE_LIMIT_NOTICE = (
-    "You are sending messages faster than we can read them. We will answer what you sent; "
-    "please wait a moment before writing again."
-)
+# A message over the inbound rate limit is answered this long after it was sent (the bucket
+# refills meanwhile), together with whatever else the customer sent.
+RATE_LIMIT_HOLD_SECONDS = 60
 Feedback = Literal["typing", "read"]
 
 
@@ -66,7 +77,8 @@ class Outcome:
 
 @dataclass
 class InboundProcessor:
-    """Applies inbound events; every dependency is passed in (tests and the benchmark use fakes)."""
+    """Applies inbound events; every dependency is passed in (tests and the benchmark use fakes).
+    `profile` holds what the customer is told (opt-out confirmations, the rate-limit notice)."""
 
     store: InboundStore
     publisher: EventPublisher
@@ -76,6 +88,7 @@ class InboundProcessor:
     number: Callable[[str], BusinessNumber]
     is_ours: Callable[[str], bool]
     logger: Any
+    profile: BusinessProfile
 
     def process(self, events: Iterable[InboundEvent]) -> Outcome:
         """Apply every event; raises InboundNotProcessed when one could not be. Events for a
@@ -96,6 +109,9 @@ class InboundProcessor:
                     self._receive_once(event, outcome)
                 else:
                     self._track(event, outcome)
+            except MessageInProgress:
+                self.logger.warning("message claimed by a running invocation; retry asked")
+                raise
             except Exception as error:
                 self._log_failure(event, error)
                 raise InboundNotProcessed(f"{event.type} not processed: {error}") from error
@@ -111,6 +127,7 @@ class InboundProcessor:
         except Exception:
             self._release(wamid)
             raise
+        self._complete(wamid)
 
     def _receive(self, event: MessageReceivedEvent, out: Outcome) -> None:
         p = event.payload
@@ -127,7 +144,8 @@ class InboundProcessor:
         elif keyword is not None:
             out.keywords += 1
             self._feedback(event, "read")
-            self._reply(event, "optout" if keyword.opted_out else "optin", keyword.confirmation)
+            text = self.profile.say(keyword.confirmation_key, keyword.language)
+            self._reply(event, "optout" if keyword.opted_out else "optin", text)
         else:
             out.received += 1
             self._forward(event)
@@ -141,13 +159,23 @@ class InboundProcessor:
             self.media_jobs.send(event)
 
     def _refuse(self, event: MessageReceivedEvent, *, notify: bool) -> None:
+        """Over the limit: the message is recorded (context keeps it) but answered only after
+        the hold, with whatever else came meanwhile, as the notice says."""
         self.logger.warning(
-            "inbound rate limit exceeded, message recorded but not forwarded",
+            "inbound rate limit exceeded, message held",
             extra=_log_extra(event, notice_sent=notify),
         )
         self._feedback(event, "read")
+        hold = event.payload.sent_at.timestamp() + RATE_LIMIT_HOLD_SECONDS
+        until = datetime.fromtimestamp(max(hold, time.time() + RATE_LIMIT_HOLD_SECONDS), UTC)
+        held = event.payload.model_copy(update={"hold_until": until})
+        self.publisher.publish(event.model_copy(update={"payload": held}))
+        if event.payload.kind in MEDIA_KINDS:
+            self.media_jobs.send(event)
         if notify:
-            self._reply(event, "ratelimit", RATE_LIMIT_NOTICE)
+            p = event.payload
+            language = guess_language(p.text or (p.media.caption if p.media else None))
+            self._reply(event, "ratelimit", self.profile.say("ingestion.rate_limited", language))
 
     def _feedback(self, event: MessageReceivedEvent, kind: Feedback) -> None:
         """Typing (which also marks read) when a reply will follow, a read receipt otherwise."""
@@ -184,6 +212,14 @@ class InboundProcessor:
         event id: the FIFO topic drops the copy, and consumers apply statuses idempotently."""
         p = event.payload
         tracked = self.store.advance_status(p.message_id, p.status, p.at.timestamp())
+        if (
+            tracked is None
+            and p.request_id
+            and self.store.reconcile_send(
+                p.request_id, p.message_id, event.conversation, p.recipient
+            )
+        ):  # a send whose answer was lost: this status confirms it went out
+            tracked = self.store.advance_status(p.message_id, p.status, p.at.timestamp())
         conversation = tracked.conversation if tracked else event.conversation
         if tracked is None:
             out.stale_statuses += 1  # older than what we know, or not a message we sent
@@ -223,13 +259,28 @@ class InboundProcessor:
         self.outbound.send(_reply_event(conversation, reply))
         out.fallbacks += 1
 
+    def _complete(self, wamid: str) -> None:
+        try:
+            self.store.complete_message(wamid)
+        except Exception as error:  # published already: answer 200; the lease keeps the claim
+            self.logger.error(
+                "claim not completed; a retry after its lease would be taken again",
+                extra={
+                    "message_ref": message_ref(wamid),
+                    "reason": f"{type(error).__name__}: {error}",
+                },
+            )
+
     def _release(self, wamid: str) -> None:
         try:
             self.store.release_message(wamid)
         except Exception as error:  # the retry then finds it claimed: log loudly
             self.logger.error(
                 "claim not released, the message may be lost",
-                extra={"wamid": wamid, "reason": f"{type(error).__name__}: {error}"},
+                extra={
+                    "message_ref": message_ref(wamid),
+                    "reason": f"{type(error).__name__}: {error}",
+                },
             )
 
     def _log_failure(self, event: InboundEvent, error: Exception) -> None:

@@ -7,7 +7,7 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from chalicelib.store import Contact
+from chalicelib.store import Contact, OutboxEntry
 
 if TYPE_CHECKING:
     from parley.events import EventBase
@@ -20,6 +20,7 @@ class InMemoryOutboundStore:
         self._lock = threading.Lock()
         self.contacts: dict[tuple[str, str], Contact] = {}
         self.sent: dict[str, str] = {}
+        self.attempts: dict[str, float] = {}  # the outbox: request id -> attempt time (sending)
         self.tracked: dict[str, dict[str, str]] = {}
 
     def add_contact(
@@ -38,6 +39,27 @@ class InMemoryOutboundStore:
     def sent_wamid(self, request_id: str) -> str | None:
         with self._lock:
             return self.sent.get(request_id)
+
+    def begin_send(self, request_id: str) -> OutboxEntry | None:
+        with self._lock:
+            if request_id in self.sent:
+                return OutboxEntry("sent", self.sent[request_id], self.attempts.get(request_id, 0))
+            if request_id in self.attempts:
+                return OutboxEntry("sending", None, self.attempts[request_id])
+            self.attempts[request_id] = time.time()
+            return None
+
+    def retake_send(self, request_id: str, attempt_at: float) -> bool:
+        with self._lock:
+            if request_id in self.sent or self.attempts.get(request_id) != attempt_at:
+                return False
+            self.attempts[request_id] = time.time()
+            return True
+
+    def abandon_send(self, request_id: str) -> None:
+        with self._lock:
+            if request_id not in self.sent:
+                self.attempts.pop(request_id, None)
 
     def track_outbound(
         self, request_id: str, wamid: str, conversation: str, kind: str, wa_id: str

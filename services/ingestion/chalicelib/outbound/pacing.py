@@ -8,7 +8,6 @@ in-process limiter takes over (logged) and Redis is tried again after a cooldown
 
 from __future__ import annotations
 
-import hashlib
 import random
 import threading
 import time
@@ -150,6 +149,7 @@ def number_key(phone_number_id: str) -> str:
 
 
 def pair_key(phone_number_id: str, wa_id: str) -> str:
-    """The customer's number is hashed: Redis keys are not a place for phone numbers."""
-    digest = hashlib.sha256(f"{phone_number_id}:{wa_id}".encode()).hexdigest()[:20]
-    return f"parley:pace:pair:{digest}"
+    """The customer's number is not in the key: Redis keys are not a place for phone numbers."""
+    from parley.logs import conversation_ref
+
+    return f"parley:pace:pair:{conversation_ref(f'{phone_number_id}:{wa_id}')}"

@@ -2,8 +2,9 @@
 number of attempts (settings.send_max_attempts) and by the job's deadline (the Lambda timeout).
 
 Only errors the channel marked retryable are retried here (130429, 131000, 131016, HTTP 5xx,
-network errors, ...). When the budget is spent the last error is raised as is: it is retryable, so
-SQS redelivers the job later.
+a connection that could not be made, ...); a read timeout after the request went out is not (the
+outbox, chalicelib/outbound/sender.py, decides). When the budget is spent the last error is raised
+as is: it is retryable, so SQS redelivers the job later.
 """
 
 from __future__ import annotations
@@ -26,9 +27,13 @@ class RetryPolicy:
 
 
 def worth_retrying(error: BaseException) -> bool:
-    """A transient dependency failure; not pacing (the pacer already waited up to the deadline)."""
+    """A transient dependency failure; not pacing (the pacer already waited up to the deadline),
+    and not an ambiguous one (the message may have gone out: the outbox reconciles it first)."""
     return (
-        isinstance(error, DependencyError) and error.retryable and not isinstance(error, Throttled)
+        isinstance(error, DependencyError)
+        and error.retryable
+        and not isinstance(error, Throttled)
+        and not getattr(error, "ambiguous", False)
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chalicelib.engines import audio as audio_decoding
 from chalicelib.engines.confirm import confirmation, message, needs_confirmation
@@ -17,6 +18,9 @@ from parley.errors import ParleyError
 from parley.extraction import UnsupportedDocument
 from parley.media_types import base_mime
 from parley.media_understanding import Understanding, UnderstandingStatus, UnsupportedLanguage
+
+if TYPE_CHECKING:
+    from parley.business_profile import BusinessProfile
 
 _READERS: dict[str, str] = {
     "audio": "audio",
@@ -35,27 +39,29 @@ def understand(
     engines: Engines,
     language: str | None = None,
     filename: str = "",
+    profile: BusinessProfile | None = None,
 ) -> Understanding:
     """What `media` (bytes or a file path) of WhatsApp `kind` (audio, video, image, sticker,
     document) and sniffed `mime` says. `language` is the session's (`en`, `es`, ...): the hint for
-    speech and the language of any reply to the customer."""
+    speech and the language of any reply to the customer, whose wording comes from `profile`
+    (default: the BUSINESS_PROFILE setting's)."""
     data = media.read_bytes() if isinstance(media, Path) else media
     reader = _READERS.get(kind)
     if kind == "document" and base_mime(mime).startswith("image/"):
         reader = "image"  # a photo sent as a document
     if reader is None:
-        return _answer(kind, "unsupported", language, reason="unsupported_kind")
+        return _answer(kind, "unsupported", language, profile, reason="unsupported_kind")
     readers: dict[str, Callable[[], Understanding]] = {
-        "audio": lambda: _listen(data, mime, kind, engines, language),
-        "image": lambda: _look(data, mime, kind, engines, language),
-        "document": lambda: _read(data, mime, kind, engines, language, filename),
+        "audio": lambda: _listen(data, mime, kind, engines, language, profile),
+        "image": lambda: _look(data, mime, kind, engines, language, profile),
+        "document": lambda: _read(data, mime, kind, engines, language, filename, profile),
     }
     try:
         return readers[reader]()
     except ParleyError as exc:
         if exc.retryable:
             raise
-        return _answer(kind, _status_of(exc), language, reason=exc.code)
+        return _answer(kind, _status_of(exc), language, profile, reason=exc.code)
 
 
 def _status_of(error: ParleyError) -> UnderstandingStatus:
@@ -67,7 +73,12 @@ def _status_of(error: ParleyError) -> UnderstandingStatus:
 
 
 def _listen(
-    data: bytes, mime: str, kind: str, engines: Engines, language: str | None
+    data: bytes,
+    mime: str,
+    kind: str,
+    engines: Engines,
+    language: str | None,
+    profile: BusinessProfile | None,
 ) -> Understanding:
     settings = engines.settings
     clip = audio_decoding.decode(
@@ -75,28 +86,41 @@ def _listen(
     )
     seconds = round(clip.duration_seconds, 2)
     if clip.duration_seconds < settings.min_audio_seconds:
-        return _answer(kind, "too_short", language, reason="too_short", duration=seconds)
+        return _answer(kind, "too_short", language, profile, reason="too_short", duration=seconds)
     if clip.duration_seconds > settings.max_audio_seconds:
         minutes = max(1, int(settings.max_audio_seconds // 60))
         return _answer(
-            kind, "too_long", language, reason="too_long", duration=seconds, minutes=minutes
+            kind,
+            "too_long",
+            language,
+            profile,
+            reason="too_long",
+            duration=seconds,
+            minutes=minutes,
         )
     transcript = engines.transcriber.transcribe(clip, language)
     if not transcript.text:
-        return _answer(kind, "empty", language, message_name="empty_audio", duration=seconds)
+        return _answer(
+            kind, "empty", language, profile, message_name="empty_audio", duration=seconds
+        )
     asks = needs_confirmation(transcript, settings.transcript_confirm_below)
     return Understanding(
         kind=kind,
         status="understood",
         text=transcript.text,
         transcript=transcript,
-        confirmation=confirmation(transcript, language) if asks else None,
+        confirmation=confirmation(transcript, language, profile) if asks else None,
         duration_seconds=seconds,
     )
 
 
 def _look(
-    data: bytes, mime: str, kind: str, engines: Engines, language: str | None
+    data: bytes,
+    mime: str,
+    kind: str,
+    engines: Engines,
+    language: str | None,
+    profile: BusinessProfile | None,
 ) -> Understanding:
     reading = engines.image_reader.read(data, mime)
     text, truncated = _cut(reading.text, engines.settings.max_text_chars)
@@ -105,7 +129,7 @@ def _look(
             kind=kind,
             status="empty",
             image=reading,
-            reply=message("empty_image", language),
+            reply=message("empty_image", language, profile),
             reason="no_text",
         )
     return Understanding(
@@ -114,12 +138,18 @@ def _look(
 
 
 def _read(
-    data: bytes, mime: str, kind: str, engines: Engines, language: str | None, filename: str
+    data: bytes,
+    mime: str,
+    kind: str,
+    engines: Engines,
+    language: str | None,
+    filename: str,
+    profile: BusinessProfile | None,
 ) -> Understanding:
     document = engines.document_reader.read(data, mime, filename)
     text, truncated = _cut(document.text, engines.settings.max_text_chars)
     if not text:
-        return _answer(kind, "empty", language, message_name="empty_document")
+        return _answer(kind, "empty", language, profile, message_name="empty_document")
     return Understanding(
         kind=kind, status="understood", text=text, truncated=truncated, document=document
     )
@@ -134,6 +164,7 @@ def _answer(
     kind: str,
     status: UnderstandingStatus,
     language: str | None,
+    profile: BusinessProfile | None,
     *,
     reason: str | None = None,
     message_name: str | None = None,
@@ -143,7 +174,7 @@ def _answer(
     return Understanding(
         kind=kind,
         status=status,
-        reply=message(message_name or status, language, minutes=minutes),
+        reply=message(message_name or status, language, profile, minutes=minutes),
         reason=reason or status,
         duration_seconds=duration,
     )

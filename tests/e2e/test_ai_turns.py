@@ -38,16 +38,43 @@ def _get(url: str) -> dict[str, Any]:
         return dict(json.loads(response.read()))
 
 
-def _reply_to(stack: DevStack, wa_id: str, text: str, timeout: float = 45.0) -> dict[str, Any]:
-    _post(f"{stack.simulator_url}/_sim/customer/messages", {"from": wa_id, "text": text})
+def _sends(stack: DevStack, wa_id: str) -> list[dict[str, Any]]:
+    found = _get(f"{stack.simulator_url}/_sim/requests?to={wa_id}")["requests"]
+    return [dict(r) for r in found if _message_text(r)]
+
+
+def _next_reply(stack: DevStack, wa_id: str, before: int, what: str, timeout: float) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        found = _get(f"{stack.simulator_url}/_sim/requests?to={wa_id}")["requests"]
-        sends = [r for r in found if _message_text(r)]
-        if sends:
-            return dict(sends[-1])
+        sends = _sends(stack, wa_id)
+        if len(sends) > before:
+            return sends[-1]
         time.sleep(0.3)
-    raise AssertionError(f"no reply to {text!r} within {timeout}s")
+    raise AssertionError(f"no reply to {what!r} within {timeout}s")
+
+
+def _reply_to(stack: DevStack, wa_id: str, text: str, timeout: float = 45.0) -> dict[str, Any]:
+    before = len(_sends(stack, wa_id))
+    _post(f"{stack.simulator_url}/_sim/customer/messages", {"from": wa_id, "text": text})
+    reply: dict[str, Any] = _next_reply(stack, wa_id, before, text, timeout)
+    return reply
+
+
+def _tap(stack: DevStack, wa_id: str, request: dict[str, Any], title: str) -> dict[str, Any]:
+    """The customer taps the reply button `title` of the business message `request`."""
+    buttons = request["body"]["interactive"]["action"]["buttons"]
+    [button] = [b["reply"] for b in buttons if b["reply"]["title"] == title]
+    wamid = request["response"]["messages"][0]["id"]
+    before = len(_sends(stack, wa_id))
+    tap = {"from": wa_id, "type": "interactive", "reply_to": wamid, "button_id": button["id"]}
+    _post(f"{stack.simulator_url}/_sim/customer/messages", {**tap, "text": title})
+    reply: dict[str, Any] = _next_reply(stack, wa_id, before, title, 45.0)
+    return reply
+
+
+def _buttons(request: dict[str, Any]) -> list[str]:
+    interactive = (request.get("body") or {}).get("interactive") or {}
+    return [b["reply"]["title"] for b in (interactive.get("action") or {}).get("buttons", [])]
 
 
 def _message_text(request: dict[str, Any]) -> str:
@@ -63,9 +90,11 @@ def _message_text(request: dict[str, Any]) -> str:
 
 
 def test_fall_deadline_is_answered_in_english_from_the_calendar(indexed_stack: DevStack) -> None:
-    reply = _message_text(
-        _reply_to(indexed_stack, "15551230001", "When is the fall application deadline?")
-    )
+    wa_id = "15551230001"
+    first = _reply_to(indexed_stack, wa_id, "When is the fall application deadline?")
+    # The calendar has first-year and transfer fall deadlines: the bot asks which, with buttons.
+    assert _buttons(first) == ["Undergraduate", "Transfer"], _message_text(first)
+    reply = _message_text(_tap(indexed_stack, wa_id, first, "Undergraduate"))
     assert "deadlines-and-calendar.md" in reply
     # The first-year deadlines (Regular Decision), not the transfer or graduate ones.
     assert "Regular Decision" in reply and "February 1, 2027" in reply

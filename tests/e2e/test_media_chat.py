@@ -133,6 +133,17 @@ class Chat:
             raise AssertionError(f"{error}\n{_logs(self.stack, *services)}") from None
         return str(replies[before])
 
+    def choose_if_asked(self, reply: str, title: str) -> str:
+        """When the bot answered with a clarifying question (reply buttons: the calendar has
+        first-year and transfer fall deadlines), tap `title`; the answer that follows."""
+        buttons = self.page.locator(".row.out").last.locator(".buttons button")
+        if not buttons.count():
+            return reply
+        assert title in buttons.all_inner_texts(), (reply, buttons.all_inner_texts())
+        before = len(self.replies())
+        buttons.filter(has_text=title).click()
+        return self.next_reply(before, f"the {title!r} button", PIPELINE)
+
     def attach(self, picker: str, name: str, mime: str, data: bytes) -> None:
         self.page.click("#attach")
         with self.page.expect_file_chooser() as chooser:
@@ -226,6 +237,7 @@ def test_recorded_voice_note_is_transcribed_and_answered(
     assert audio["voice"] is True and audio["mime_type"] == "audio/ogg; codecs=opus"
 
     reply = voice_chat.next_reply(0, "the voice note", PIPELINE)
+    reply = voice_chat.choose_if_asked(reply, "Undergraduate")
     conversation = _conversation(voice_chat.stack, voice_chat.wa_id)
     print("bot:", reply, "\nstored:", json.dumps(conversation)[:3000])
     history = json.dumps(conversation).lower()

@@ -185,4 +185,5 @@ def test_the_stages_choose_their_embedders() -> None:
     chosen = {
         name: s["environment_variables"].get("EMBEDDER") for name, s in config["stages"].items()
     }
-    assert chosen == {"local": "wordllama", "dev": "bedrock", "prod": "bedrock"}
+    # Locally BM25 alone: it answered more of the answer-quality set than with wordllama (README).
+    assert chosen == {"local": "none", "dev": "bedrock", "prod": "bedrock"}

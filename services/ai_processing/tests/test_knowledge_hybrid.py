@@ -87,6 +87,10 @@ SPANISH_ANSWERED_IN_ENGLISH = [
     ("¿Necesito seguro médico?", "international-students.md", "Health"),
     ("cuantos creditos tiene ingenieria mecanica", "programs.md", "128"),
     ("¿Dónde estaciono cuando visito el campus?", "campus-visits.md", "Park"),
+    # words only the curated glossary pairs with the English ones (no cognate, no FAQ answer)
+    ("¿Cuánto es el recargo por pago atrasado?", "tuition-and-fees.md", "$75 late payment fee"),
+    ("¿Cuánto cuesta el plan de comidas ilimitado?", "tuition-and-fees.md", "3,300"),
+    ("¿Hay descuento si mi hermano también estudia ahí?", "tuition-and-fees.md", "$1,000"),
 ]
 
 

@@ -335,9 +335,14 @@ def test_vectors_are_built_with_the_configured_embedder_and_used_by_the_retrieve
     assert embedder.calls == ["document", "document", "query"]
 
 
-def test_the_local_stage_indexes_with_the_offline_embedder(kb: KnowledgeBase) -> None:
-    """EMBEDDER=wordllama (the local stage's setting): vectors of the demo knowledge base, and a
-    hybrid search that still puts the right document first."""
+def test_the_offline_embedder_indexes_vectors_for_hybrid_search(
+    kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """EMBEDDER=wordllama (offline; the local stage runs BM25 alone by default): vectors of the
+    demo knowledge base, and a hybrid search that still puts the right document first."""
+    monkeypatch.setenv("EMBEDDER", "wordllama")
+    kb.runtime.reset()
+    assert kb.runtime.settings.embedder == "wordllama"  # loaded now, before the handler runs
     for document in sorted(DEMO_KB.glob("*.md")):
         kb.put(f"demo/{document.name}", document.read_bytes())
     assert kb.deliver(expected=8) == {"batchItemFailures": []}

@@ -108,6 +108,20 @@ def test_a_yes_no_question_is_answered_no_by_a_denying_sentence() -> None:
     assert text.startswith("No. The GRE is not required")
 
 
+def test_a_dotted_abbreviation_is_the_word_chat_writes() -> None:
+    passages = [
+        _passage(
+            "kb/scholarships.md",
+            "Graduate Funding",
+            "Every admitted Ph.D. student receives a full tuition waiver and an annual stipend "
+            "of $32,000.",
+        ),
+        _passage("kb/scholarships.md", "Outside Scholarships", "Outside awards are welcome."),
+    ]
+    text = _answer("does the phd come with a stipend?", passages)
+    assert "$32,000" in text
+
+
 def test_an_english_passage_answers_a_spanish_question_with_a_spanish_lead() -> None:
     passage = _passage(
         "kb/deadlines.md",

@@ -36,6 +36,8 @@ def test_an_elongation_becomes_the_known_word() -> None:
         ("xq la info de la uni", "porque la informacion de la universidad", "es"),
         ("k cuesta x semestre", "que cuesta por semestre", "es"),
         ("tmb quiero saber", "tambien quiero saber", "es"),
+        ("max credits in the 2nd yr", "maximum credits in the second year", "en"),
+        ("me retiro la 2da semana", "me retiro la segunda semana", "es"),
     ],
 )
 def test_shorthand_is_read_in_the_message_language(message: str, words: str, language: str) -> None:

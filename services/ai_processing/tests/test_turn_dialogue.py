@@ -5,6 +5,8 @@ business profile's texts."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from test_turn_support import DemoRetriever, Events, Recording, handler, turn
 
@@ -202,3 +204,21 @@ def test_every_text_the_service_says_is_the_business_profiles(language: str) -> 
     assert "X" in lead
     team = profile.business.team.get(language)
     assert team in profile.say("ai.handoff", language)
+
+
+def test_a_tapped_choice_after_a_voice_note_answers_the_spoken_question(tmp_path: Path) -> None:
+    """The earlier question was a voice note (its transcript is a media note, not text): the
+    tapped "Undergraduate" is completed with it, as after a typed question."""
+    event = turn(
+        "Undergraduate",
+        history=[("customer", "x"), ("bot", "Which of these do you mean?")],
+    )
+    spoken = event.payload.history[0].model_copy(
+        update={"text": None, "media_note": "[audio] where is the fall application deadline"}
+    )
+    event.payload.history[0] = spoken
+    events = Events()
+    handler(LocalChatModel(), DemoRetriever(tmp_path), events)(event)
+
+    reply = events.reply().text
+    assert "Regular Decision" in reply and "February 1, 2027" in reply, reply

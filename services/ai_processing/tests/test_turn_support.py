@@ -26,15 +26,22 @@ class DemoRetriever:
 
     version = "demo-v1"
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, embedder: Any = None) -> None:
+        """`embedder`: hybrid search as a stage with that embedder runs it (BM25 alone without)."""
         from chalicelib.knowledge.chunking import chunk_document
         from chalicelib.knowledge.extract import extract
-        from chalicelib.knowledge.index import KnowledgeIndex
+        from chalicelib.knowledge.index import KnowledgeIndex, embedding_text
 
         self.index = KnowledgeIndex(directory / "index.sqlite3")
+        self.embedder = embedder
         for path in sorted(DEMO_KB.glob("*.md")):
             key = f"demo/{path.name}"
-            self.index.replace(key, "etag", chunk_document(key, extract(key, path.read_bytes())))
+            chunks = chunk_document(key, extract(key, path.read_bytes()))
+            if embedder is None:
+                self.index.replace(key, "etag", chunks)
+            else:
+                vectors = embedder.embed([embedding_text(c) for c in chunks])
+                self.index.replace(key, "etag", chunks, vectors, embedding_model=embedder.model)
         self.index.commit()
         self.queries: list[str] = []
 
@@ -51,8 +58,15 @@ class DemoRetriever:
                 title=h.title,
                 collection=h.collection,
             )
-            for h in self.index.search(query, k, collections)
+            for h in self._hits(query, k, collections)
         ]
+
+    def _hits(self, query: str, k: int, collections: Sequence[str] | None) -> list[Any]:
+        from chalicelib.knowledge.search import hybrid_search
+
+        if self.embedder is None:
+            return list(self.index.search(query, k, collections))
+        return hybrid_search(self.index, query, k, collections, embedder=self.embedder)
 
 
 class EmptyRetriever:

@@ -421,9 +421,15 @@ class WaMessagesStore:
         )
         for page in pages:
             for item in page.get("Items", []):
-                self._ddb.delete_item(
-                    TableName=self._table, Key={"pk": item["pk"], "sk": item["sk"]}
-                )
+                key = {"pk": item["pk"], "sk": item["sk"]}
+                if item.get("opted_out", {}).get("BOOL"):
+                    # The opt-out outlives the erasure: it is what stops us writing to the number
+                    # again. Only the flag stays (no name, no times, not indexed by the customer).
+                    self._ddb.put_item(
+                        TableName=self._table, Item={**key, "opted_out": {"BOOL": True}}
+                    )
+                else:
+                    self._ddb.delete_item(TableName=self._table, Key=key)
                 deleted += 1
         return deleted
 

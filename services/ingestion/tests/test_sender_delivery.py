@@ -364,6 +364,27 @@ def test_customer_erased_deletes_the_contact_and_outbound_tracking(outbound: Out
     assert store.sent_wamid(request_id) is None
 
 
+def test_an_opt_out_outlives_the_customers_erasure(outbound: Outbound) -> None:
+    from chalicelib.store import WaMessagesStore
+    from infra.local.service_contract import deliver
+
+    wa_id = outbound.customer(opted_out=True)
+    erased = {
+        "event_id": uuid.uuid4().hex,
+        "type": "customer.erased",
+        "conversation": f"{PNID}:{wa_id}",
+        "producer": "test",
+        "payload": {"wa_id": wa_id},
+    }
+    assert deliver(outbound.client, outbound.service, [json.dumps(erased)]) == OK
+
+    contact = WaMessagesStore("parley-local-wa-messages").get_contact(PNID, wa_id)
+    assert contact is not None and contact.opted_out
+    assert (contact.profile_name, contact.last_inbound_at) == (None, None)  # nothing else kept
+    assert outbound.send({"to": wa_id, "text": "bot reply"}) == OK
+    assert outbound.bodies(wa_id) == []  # still never written to
+
+
 # --- hand-off: the bot pauses while people have the conversation -------------------------------
 
 

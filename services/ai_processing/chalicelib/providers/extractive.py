@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from chalicelib.knowledge.language import STOPWORDS, Language, detect_language, fold, tokens
+from chalicelib.knowledge.normalise import compounds
 from chalicelib.providers import facts, variants
 from chalicelib.providers.question import Question, Term, codes, word_stems
 from chalicelib.providers.units import Unit, units
@@ -88,9 +89,12 @@ class Scored:
 
 
 def stem_set(text: str) -> frozenset[str]:
+    """The text's content-word stems, with its dotted abbreviations as one word (`Ph.D.` ->
+    `phd`, as the index and a chat question write them)."""
     words = [
         w for w in tokens(codes(text)) if w not in STOPWORDS["en"] and w not in STOPWORDS["es"]
     ]
+    words += compounds(text)
     return frozenset(s for w in words for s in word_stems(w))
 
 

@@ -135,6 +135,7 @@ _GENERIC = _wordset(
         enviar envio envia tardar tarda tardan demora demoran demorar arrancan arranca
         get gets got getting become need needs send sent sending give gives still next max
         lose losing lost perder pierdo mismo misma tengo tiene tener mande encuentro encontrar
+        da doy damos dar llevo lleva llevan llevar traer traigo
     """
 )
 KIND_WEIGHT = 0.5

@@ -78,15 +78,16 @@ def _texts(messages: list[ContextMessage]) -> str:
 def _question(turn: TurnRequested) -> str:
     """What the turn asks: the burst's question (greetings and fillers dropped), a follow-up
     completed with the customer's earlier question."""
-    earlier = [m.text for m in turn.history if m.role == "customer" and m.text]
-    return dialogue.resolve(dialogue.question_of(_said(turn.messages)), earlier)
+    # A voice note or a document asked the earlier question as much as a text did.
+    return dialogue.resolve(dialogue.question_of(_said(turn.messages)), _said(turn.history))
 
 
 def _history(messages: list[ContextMessage], keep: int, vault: PiiVault) -> list[ChatMessage]:
     recent = messages[-keep:] if keep else []
     return [
         ChatMessage(
-            role="user" if m.role == "customer" else "assistant", content=redact(m.text, vault)
+            role="user" if m.role == "customer" else "assistant",
+            content=redact(m.text or _MEDIA_TAG.sub("", m.media_note or ""), vault),
         )
         for m in recent
         if m.text or m.media_note

@@ -131,3 +131,13 @@ def test_a_payload_over_200_kb_travels_as_an_s3_pointer(moto_endpoint: str) -> N
     assert CLAIM_CHECK_KEY not in bodies[1]
     assert parse_event(resolve_body(bodies[0])) == big
     assert json.loads(resolve_body(bodies[1]))["payload"]["message_id"] == "wamid.B"
+
+
+def test_edit_distance_counts_a_swap_of_neighbours_as_one_edit_and_stops_past_its_limit() -> None:
+    from parley.edit_distance import edit_distance
+
+    assert edit_distance("tution", "tuition", 2) == 1
+    assert edit_distance("becsa", "beca", 2) == 1
+    assert edit_distance("fro", "for", 1) == 1  # a swap
+    assert edit_distance("deadline", "dead", 2) == 3  # limit + 1: certainly further
+    assert edit_distance("visa", "visa", 0) == 0

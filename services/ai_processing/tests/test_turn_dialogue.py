@@ -222,3 +222,21 @@ def test_a_tapped_choice_after_a_voice_note_answers_the_spoken_question(tmp_path
 
     reply = events.reply().text
     assert "Regular Decision" in reply and "February 1, 2027" in reply, reply
+
+
+def test_a_question_printed_in_a_spreadsheet_is_answered(tmp_path: Path) -> None:
+    """The customer sent an XLSX holding a question: the sheet's and column's names around it
+    do not dilute the search."""
+    event = turn("x")
+    sheet = event.payload.messages[0].model_copy(
+        update={
+            "text": None,
+            "media_note": "[document] Questions / Question: How much is tuition per year?",
+        }
+    )
+    event.payload.messages[0] = sheet
+    events = Events()
+    handler(LocalChatModel(), DemoRetriever(tmp_path), events)(event)
+
+    reply = events.reply().text
+    assert "tuition-and-fees.md" in reply and "$" in reply, reply

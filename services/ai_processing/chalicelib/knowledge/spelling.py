@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from itertools import combinations
 
 from chalicelib.knowledge.language import LANGUAGES, stem
+from parley.edit_distance import edit_distance as shared_edit_distance
 
 MIN_LENGTH = 4  # shorter words are too ambiguous to correct
 TWO_EDITS_FROM = 8
@@ -106,20 +107,5 @@ def deletions(word: str, edits: int) -> set[str]:
 
 
 def edit_distance(a: str, b: str, limit: int) -> int:
-    """Optimal string alignment distance (a swap of neighbours is one edit); `limit + 1` as soon
-    as it is certain to exceed `limit`."""
-    if abs(len(a) - len(b)) > limit:
-        return limit + 1
-    previous2: list[int] = []
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i] + [0] * len(b)
-        for j, cb in enumerate(b, 1):
-            cost = 0 if ca == cb else 1
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                current[j] = min(current[j], previous2[j - 2] + 1)
-        if min(current) > limit:
-            return limit + 1
-        previous2, previous = previous, current
-    return previous[-1]
+    """Optimal string alignment distance, `limit + 1` past `limit` (parley.edit_distance)."""
+    return shared_edit_distance(a, b, limit)

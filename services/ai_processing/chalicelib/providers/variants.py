@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from chalicelib.providers.question import Question, Term, word_stems
+from parley.edit_distance import edit_distance
 
 if TYPE_CHECKING:
     from chalicelib.providers.extractive import Candidate
@@ -70,16 +71,4 @@ def _near(a: str, b: str) -> bool:
 
 def _distance(a: str, b: str, bound: int) -> int:
     """Damerau-Levenshtein distance (adjacent swaps count one), stopping past `bound`."""
-    previous2: list[int] = []
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i] + [0] * len(b)
-        for j, cb in enumerate(b, 1):
-            cost = 0 if ca == cb else 1
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                current[j] = min(current[j], previous2[j - 2] + 1)
-        if min(current) > bound:
-            return bound + 1
-        previous2, previous = previous, current
-    return previous[-1]
+    return edit_distance(a, b, bound)

@@ -64,11 +64,21 @@ class TurnDeps:
 _MEDIA_TAG = re.compile(r"^\[(?:image|audio|video|document|sticker|voice)\]\s*")
 
 
+# A question printed in a file or a picture ("Questions / Question: How much is tuition?"): the
+# sheet's and column's names around it are not part of what the customer asks.
+_PRINTED_QUESTION = re.compile(r"[^.?!\n:/]*\?")  # OCR reads a lone "I" as "|"
+
+
 def _said(messages: list[ContextMessage]) -> list[str]:
-    parts = [
-        m.text or _MEDIA_TAG.sub("", m.media_note or "") for m in messages if m.role == "customer"
-    ]
+    parts = [m.text or _media_said(m.media_note or "") for m in messages if m.role == "customer"]
     return [p.strip() for p in parts if p and p.strip()]
+
+
+def _media_said(note: str) -> str:
+    """What a media message says: its questions when it holds some, else all its text."""
+    text = _MEDIA_TAG.sub("", note)
+    questions = [q.strip() for q in _PRINTED_QUESTION.findall(text) if len(q.split()) >= 2]
+    return " ".join(questions) if questions else text
 
 
 def _texts(messages: list[ContextMessage]) -> str:

@@ -11,6 +11,8 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 
+from parley.edit_distance import edit_distance
+
 
 def _word_set(spec: str) -> frozenset[str]:
     return frozenset(spec.split())
@@ -135,19 +137,7 @@ def detect_language(texts: Iterable[str], default: str = "en") -> str:
 
 def damerau_levenshtein(a: str, b: str, limit: int = 2) -> int:
     """Edit distance with transpositions (optimal string alignment), capped at `limit` + 1."""
-    if abs(len(a) - len(b)) > limit:
-        return limit + 1
-    previous2: list[int] = []
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i] + [0] * len(b)
-        for j, cb in enumerate(b, 1):
-            cost = 0 if ca == cb else 1
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                current[j] = min(current[j], previous2[j - 2] + 1)
-        previous2, previous = previous, current
-    return previous[-1]
+    return edit_distance(a, b, limit)
 
 
 # Real words one edit away from a key word: never "repaired".
